@@ -1,0 +1,100 @@
+"""Loading the official MODNet checkpoints into :class:`modnet.network.MODNet`.
+
+Official files are state dicts saved from ``nn.DataParallel`` (keys prefixed ``module.``) of the
+reference implementation, whose MobileNetV2 names its layers differently from torchvision's and
+is registered twice (as ``backbone`` and as ``lr_branch.backbone``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from .network import MODNet
+
+# Position in the reference InvertedResidual's flat Sequential -> torchvision's nested names.
+# The first block has no expansion layer, hence its own table.
+_FIRST_BLOCK = {"0": "0.0", "1": "0.1", "3": "1", "4": "2"}
+_EXPANDED_BLOCK = {"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"}
+_BLOCK_KEY = re.compile(r"backbone\.model\.features\.(\d+)\.conv\.(\d+)\.(.+)")
+
+# Present in official files, unused at inference: the semantic and detail training heads, and
+# the second registration of the backbone (the same tensors as ``backbone.model``).
+_UNUSED_PREFIXES = ("lr_branch.conv_lr.", "hr_branch.conv_hr.", "lr_branch.backbone.")
+
+
+class CheckpointError(ValueError):
+    """The file is not a MODNet checkpoint this network can load."""
+
+
+def _torchvision_key(key: str) -> str:
+    match = _BLOCK_KEY.fullmatch(key)
+    if match:
+        block, index, rest = match.groups()
+        table = _FIRST_BLOCK if block == "1" else _EXPANDED_BLOCK
+        return f"backbone.features.{block}.conv.{table[index]}.{rest}"
+    return key.replace("backbone.model.features.", "backbone.features.", 1)
+
+
+def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Maps an official MODNet state dict (with or without ``module.``) onto :class:`MODNet`."""
+    converted = {}
+    for key, value in state_dict.items():
+        key = key.removeprefix("module.")
+        if key.startswith(_UNUSED_PREFIXES):
+            continue
+        try:
+            converted[_torchvision_key(key)] = value
+        except KeyError:
+            raise CheckpointError(f"unexpected backbone layer '{key}'") from None
+    return converted
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Reads a checkpoint file safely (tensors only, no pickled code)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({exc})") from exc
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise CheckpointError(
+            f"{path}: expected a state dict of tensors, got {type(state).__name__}"
+        )
+    return dict(state)
+
+
+def load_weights(model: MODNet, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+    """Loads ``state_dict`` strictly; any missing, extra or misshapen tensor names ``source``."""
+    converted = convert_state_dict(state_dict)
+    expected = model.state_dict()
+    problems = []
+    missing = sorted(expected.keys() - converted.keys())
+    unexpected = sorted(converted.keys() - expected.keys())
+    if missing:
+        problems.append(f"{len(missing)} missing keys (first: {missing[0]})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys (first: {unexpected[0]})")
+    for key in sorted(expected.keys() & converted.keys()):
+        if converted[key].shape != expected[key].shape:
+            problems.append(
+                f"'{key}' has shape {tuple(converted[key].shape)}, "
+                f"expected {tuple(expected[key].shape)}"
+            )
+            break
+    if problems:
+        raise CheckpointError(f"{source}: not a MODNet checkpoint: " + "; ".join(problems))
+    model.load_state_dict(converted, strict=True)
+
+
+def load_checkpoint(path: str | Path) -> MODNet:
+    """Builds MODNet in eval mode with the weights of an official checkpoint file."""
+    model = MODNet()
+    load_weights(model, read_state_dict(path), str(path))
+    return model.eval()

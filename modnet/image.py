@@ -1,0 +1,60 @@
+"""Input images: validation, conversion to RGB uint8, and the network's working size."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Network inputs must be multiples of the backbone's total stride.
+STRIDE = 32
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Returns ``image`` as H x W x 3 RGB uint8, never modifying the caller's buffer.
+
+    Accepted: H x W or H x W x 1 grayscale, H x W x 3 RGB, H x W x 4 RGBA (alpha ignored), in
+    uint8, uint16 (scaled by 255/65535) or float with values in [0, 1]. An input that is already
+    RGB uint8 is returned as is (a view), so callers must not write into the result.
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"image: expected H x W, H x W x 1, H x W x 3 or H x W x 4, got shape {image.shape}"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image: empty image of shape {image.shape}")
+    image = _to_uint8(image[:, :, :3])
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return image
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        # Exact rounding of x * 255 / 65535 in integers: 65535 = 255 * 257.
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        low, high = float(np.nanmin(image)), float(np.nanmax(image))
+        if np.isnan(low) or low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"image: float images must hold values in [0, 1], got [{low:g}, {high:g}]"
+            )
+        return np.rint(image * 255.0).astype(np.uint8)
+    raise ValueError(
+        f"image: unsupported dtype {image.dtype}; use uint8, uint16 or float in [0, 1]"
+    )
+
+
+def network_size(height: int, width: int, input_size: int) -> tuple[int, int]:
+    """(height, width) fed to the network: short side scaled to ``input_size``, each side then
+    floored to a multiple of 32 and never below 32 (the MODNet paper's evaluation protocol)."""
+    short = min(height, width)
+
+    def fit(side: int) -> int:
+        # Integer arithmetic: the short side maps to exactly ``input_size``.
+        return max(STRIDE, side * input_size // short // STRIDE * STRIDE)
+
+    return fit(height), fit(width)

@@ -1,0 +1,99 @@
+"""Photo in, alpha matte out: the inference pipeline around the network."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .image import STRIDE, network_size, to_rgb_uint8
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INPUT_SIZE = 512
+DEFAULT_THRESHOLD = 0.5
+
+
+def check_input_size(input_size: int) -> int:
+    """Validates ``input_size``: a multiple of 32, at least 32."""
+    if isinstance(input_size, bool) or not isinstance(input_size, int):
+        raise ValueError(f"input_size: expected an integer, got {input_size!r}")
+    if input_size < STRIDE or input_size % STRIDE:
+        raise ValueError(
+            f"input_size: expected a multiple of {STRIDE} that is at least {STRIDE} "
+            f"(e.g. 512), got {input_size}"
+        )
+    return input_size
+
+
+def check_threshold(threshold: float) -> float:
+    """Validates the segmentation ``threshold``: a number in [0, 1]."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ValueError(f"threshold: expected a number in [0, 1], got {threshold!r}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold: expected a number in [0, 1], got {threshold}")
+    return float(threshold)
+
+
+def select_device(cuda: bool) -> torch.device:
+    """The CUDA device when asked for and usable; otherwise the CPU, with a warning if asked."""
+    if cuda and torch.cuda.is_available():
+        return torch.device("cuda")
+    if cuda:
+        logger.warning("cuda: no usable CUDA device found, running on the CPU")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class MattingResult:
+    """The RGB image that was matted and its alpha matte (uint8, same height and width)."""
+
+    image: np.ndarray
+    matte: np.ndarray
+
+    def cutout(self) -> np.ndarray:
+        """H x W x 4 RGBA uint8: the image's colours with the matte as alpha."""
+        return np.dstack((self.image, self.matte))
+
+    def mask(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+        """H x W uint8, 1 where ``matte / 255 >= threshold`` (person), else 0 (background)."""
+        level = math.ceil(check_threshold(threshold) * 255)
+        return (self.matte >= level).view(np.uint8)
+
+
+class MattingSession:
+    """MODNet loaded once on a device, ready to matte any number of images."""
+
+    def __init__(self, weights: str | Path, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.weights = Path(weights)
+        self.model = load_checkpoint(self.weights).to(self.device)
+
+    @torch.inference_mode()
+    def predict(self, image: np.ndarray, input_size: int = DEFAULT_INPUT_SIZE) -> MattingResult:
+        """Mattes one image (see :func:`modnet.image.to_rgb_uint8` for the accepted formats)."""
+        check_input_size(input_size)
+        rgb = to_rgb_uint8(image)
+        height, width = rgb.shape[:2]
+        net_h, net_w = network_size(height, width, input_size)
+        # Resizing the uint8 image before it becomes a tensor keeps the work proportional to the
+        # network's size rather than the photo's.
+        small = _resize(rgb, net_w, net_h)
+        tensor = torch.from_numpy(small).to(self.device).permute(2, 0, 1)[None]
+        alpha = self.model(tensor.float() / 127.5 - 1.0)[0, 0]
+        matte = (alpha * 255.0).round_().to(torch.uint8).cpu().numpy()
+        return MattingResult(image=rgb, matte=_resize(matte, width, height))
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
