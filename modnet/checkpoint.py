@@ -72,7 +72,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 def load_weights(model: MODNet, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
     """Loads ``state_dict`` strictly; any missing, extra or misshapen tensor names ``source``."""
-    converted = convert_state_dict(state_dict)
+    try:
+        converted = convert_state_dict(state_dict)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{source}: not a MODNet checkpoint: {exc}") from None
     expected = model.state_dict()
     problems = []
     missing = sorted(expected.keys() - converted.keys())

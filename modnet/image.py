@@ -37,7 +37,8 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
         # Exact rounding of x * 255 / 65535 in integers: 65535 = 255 * 257.
         return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
-        low, high = float(np.nanmin(image)), float(np.nanmax(image))
+        # min and max propagate NaN (nanmin/nanmax would let a partly-NaN image through).
+        low, high = float(image.min()), float(image.max())
         if np.isnan(low) or low < 0.0 or high > 1.0:
             raise ValueError(
                 f"image: float images must hold values in [0, 1], got [{low:g}, {high:g}]"

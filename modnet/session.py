@@ -23,7 +23,9 @@ DEFAULT_THRESHOLD = 0.5
 def check_input_size(input_size: int) -> int:
     """Validates ``input_size``: a multiple of 32, at least 32."""
     if isinstance(input_size, bool) or not isinstance(input_size, int):
-        raise ValueError(f"input_size: expected an integer, got {input_size!r}")
+        raise ValueError(
+            f"input_size: expected an integer multiple of {STRIDE} (e.g. 512), got {input_size!r}"
+        )
     if input_size < STRIDE or input_size % STRIDE:
         raise ValueError(
             f"input_size: expected a multiple of {STRIDE} that is at least {STRIDE} "
@@ -84,7 +86,9 @@ class MattingSession:
         net_h, net_w = network_size(height, width, input_size)
         # Resizing the uint8 image before it becomes a tensor keeps the work proportional to the
         # network's size rather than the photo's.
-        small = _resize(rgb, net_w, net_h)
+        # Contiguous because from_numpy rejects negative strides, e.g. of an OpenCV BGR image
+        # flipped with [..., ::-1] that is already at the network's size.
+        small = np.ascontiguousarray(_resize(rgb, net_w, net_h))
         tensor = torch.from_numpy(small).to(self.device).permute(2, 0, 1)[None]
         alpha = self.model(tensor.float() / 127.5 - 1.0)[0, 0]
         matte = (alpha * 255.0).round_().to(torch.uint8).cpu().numpy()

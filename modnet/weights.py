@@ -3,6 +3,7 @@ download from Ikomia's model hub that is verified before it is kept."""
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import tempfile
@@ -85,7 +86,8 @@ def download_weights(url: str, destination: str | os.PathLike[str], timeout: flo
             _fetch(url, out, timeout)
         load_weights(MODNet(), read_state_dict(tmp), url)
         os.replace(tmp, destination)
-    except (urllib.error.URLError, OSError) as exc:
+    # http.client.HTTPException: e.g. IncompleteRead when a chunked response is cut short.
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise WeightsError(
             f"could not download the MODNet weights from {url} ({exc}). Without network access, "
             f"copy {destination.name} to {destination}, or set model_weight_file to its path"

@@ -45,3 +45,35 @@ def session():
     from modnet import MattingSession
 
     return MattingSession(CHECKPOINT)
+
+
+@pytest.fixture(scope="session")
+def ikomia_workflow(tmp_path_factory: pytest.TempPathFactory):
+    """Ikomia's ``Workflow`` class, imported offline with the checkout installed as a plugin in a
+    temporary HOME."""
+    from plugin_env import import_workflow
+
+    return import_workflow(tmp_path_factory.mktemp("home"))
+
+
+# Three of the smallest dev pairs, landscape and portrait: enough for behavioural checks.
+PPM100_QUICK = ("9588042894_3311442be9_o", "21440655004_9042e41252_o", "17876927642_a73799528c_o")
+
+
+@pytest.fixture(scope="session")
+def ppm100_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(stem, RGB photo, uint8 ground-truth alpha) for the pairs in ``PPM100_QUICK``."""
+    pairs = []
+    for stem in PPM100_QUICK:
+        alpha = cv2.imread(str(PPM100_DEV / "alpha" / f"{stem}.jpg"), cv2.IMREAD_GRAYSCALE)
+        assert alpha is not None, f"cannot read the alpha of {stem}"
+        pairs.append((stem, read_rgb(PPM100_DEV / "image" / f"{stem}.jpg"), alpha))
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def onnx_model():
+    """The MODNet authors' ONNX export on onnxruntime's CPU provider: the numerical oracle."""
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(ONNX_MODEL), providers=["CPUExecutionProvider"])

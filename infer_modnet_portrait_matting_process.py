@@ -1,0 +1,164 @@
+"""Ikomia task: turns Ikomia inputs and string parameters into calls of :mod:`modnet`."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from ikomia import core, dataprocess, utils
+
+from infer_modnet_portrait_matting.modnet import (
+    DEFAULT_INPUT_SIZE,
+    DEFAULT_THRESHOLD,
+    MattingSession,
+    check_input_size,
+    check_threshold,
+    resolve_weights,
+    select_device,
+)
+
+WEIGHTS_FOLDER = Path(__file__).resolve().parent / "weights"
+CLASS_NAMES = ["background", "person"]
+CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
+
+
+def _parse_int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}: expected an integer, got '{text}'") from None
+
+
+def _parse_float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got '{text}'") from None
+
+
+def _parse_bool(name: str, text: str) -> bool:
+    try:
+        return bool(utils.strtobool(text))
+    except ValueError:
+        raise ValueError(f"{name}: expected True or False, got '{text}'") from None
+
+
+class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
+    """Parameters; Ikomia passes them as strings, validated here on the way in."""
+
+    def __init__(self) -> None:
+        core.CWorkflowTaskParam.__init__(self)
+        self.input_size = DEFAULT_INPUT_SIZE
+        self.cuda = torch.cuda.is_available()
+        self.model_weight_file = ""
+        self.threshold = DEFAULT_THRESHOLD
+
+    def set_values(self, params: dict[str, str]) -> None:
+        # Ikomia may pass only the values that changed; validate all before assigning any.
+        input_size = check_input_size(
+            _parse_int("input_size", params.get("input_size", str(self.input_size)))
+        )
+        cuda = _parse_bool("cuda", params.get("cuda", str(self.cuda)))
+        threshold = check_threshold(
+            _parse_float("threshold", params.get("threshold", str(self.threshold)))
+        )
+        weight_file = params.get("model_weight_file", self.model_weight_file).strip()
+        if weight_file and not Path(weight_file).expanduser().is_file():
+            raise ValueError(
+                f"model_weight_file: no file at '{weight_file}'; give the path of a MODNet "
+                ".ckpt checkpoint, or leave it empty to use the default weights"
+            )
+        self.input_size, self.cuda = input_size, cuda
+        self.threshold, self.model_weight_file = threshold, weight_file
+
+    def get_values(self) -> dict[str, str]:
+        return {
+            "input_size": str(self.input_size),
+            "cuda": str(self.cuda),
+            "model_weight_file": self.model_weight_file,
+            "threshold": str(self.threshold),
+        }
+
+
+class InferModnetPortraitMatting(dataprocess.C2dImageTask):
+    """Outputs: 0 the input image, 1 the matte, 2 the RGBA cutout, 3 person/background mask."""
+
+    def __init__(self, name: str, param: InferModnetPortraitMattingParam | None) -> None:
+        dataprocess.C2dImageTask.__init__(self, name)
+        self.add_output(dataprocess.CImageIO())
+        self.add_output(dataprocess.CImageIO())
+        self.add_output(dataprocess.CSemanticSegmentationIO())
+        self.set_param_object(
+            InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
+        )
+        self._session: MattingSession | None = None
+        self._session_key: tuple[str, bool] | None = None
+
+    def get_progress_steps(self) -> int:
+        return 1
+
+    def _get_session(self, param: InferModnetPortraitMattingParam) -> MattingSession:
+        # Only the weights and the device require reloading the network.
+        key = (param.model_weight_file, param.cuda)
+        if self._session is None or key != self._session_key:
+            weights = resolve_weights(
+                param.model_weight_file, WEIGHTS_FOLDER, utils.get_model_hub_url()
+            )
+            self._session = MattingSession(weights, select_device(param.cuda))
+            self._session_key = key
+        return self._session
+
+    def run(self) -> None:
+        self.begin_task_run()
+        param = self.get_param_object()
+        image_input = self.get_input(0)
+        if not image_input.is_data_available():
+            raise ValueError("input 0: no image to matte")
+        result = self._get_session(param).predict(image_input.get_image(), param.input_size)
+
+        self.forward_input_image(0, 0)
+        self.get_output(1).set_image(result.matte)
+        self.get_output(2).set_image(result.cutout())
+        segmentation = self.get_output(3)
+        segmentation.set_class_names(CLASS_NAMES)
+        segmentation.set_class_colors(CLASS_COLORS)
+        segmentation.set_mask(result.mask(param.threshold))
+
+        self.emit_step_progress()
+        self.end_task_run()
+
+
+class InferModnetPortraitMattingFactory(dataprocess.CTaskFactory):
+    def __init__(self) -> None:
+        dataprocess.CTaskFactory.__init__(self)
+        info = self.info
+        info.name = "infer_modnet_portrait_matting"
+        info.short_description = (
+            "Trimap-free portrait matting with MODNet: alpha matte, transparent cutout and "
+            "person mask from a single photo or video frame."
+        )
+        info.path = "Plugins/Python/Background"
+        info.version = "2.0.0"
+        info.min_ikomia_version = "0.15.0"
+        info.min_python_version = "3.10.0"
+        info.icon_path = "icons/icon.png"
+        info.authors = "Zhanghan Ke, Jiayu Sun, Kaican Li, Qiong Yan, Rynson W.H. Lau"
+        info.article = "MODNet: Real-Time Trimap-Free Portrait Matting via Objective Decomposition"
+        info.journal = "AAAI"
+        info.year = 2022
+        info.license = "Apache License 2.0"
+        info.article_url = "https://arxiv.org/abs/2011.11961"
+        info.documentation_link = "https://arxiv.org/pdf/2011.11961.pdf"
+        info.repository = "https://github.com/Ikomia-hub/infer_modnet_portrait_matting"
+        info.original_repository = "https://github.com/ZHKKKe/MODNet"
+        info.keywords = "portrait,matting,alpha matte,background removal,trimap-free,MODNet,PyTorch"
+        info.algo_type = core.AlgoType.INFER
+        info.algo_tasks = "IMAGE_MATTING"
+        info.hardware_config.min_cpu = 2
+        info.hardware_config.min_ram = 4
+        info.hardware_config.gpu_required = False
+        info.hardware_config.min_vram = 2
+
+    def create(self, param: InferModnetPortraitMattingParam | None = None):
+        return InferModnetPortraitMatting(self.info.name, param)

@@ -1,0 +1,37 @@
+"""Installs this checkout as an Ikomia plugin and imports Ikomia without touching the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TASK_NAME = "infer_modnet_portrait_matting"
+
+
+def install_plugin(home: Path) -> Path:
+    """Links the checkout to ``home/Ikomia/Plugins/Python/<task>``, where Ikomia looks for it."""
+    link = home / "Ikomia" / "Plugins" / "Python" / TASK_NAME
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() != REPO:
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(REPO, target_is_directory=True)
+    elif link.resolve() != REPO:
+        raise FileExistsError(f"{link} exists and is not this checkout: move it away first")
+    return link
+
+
+def import_workflow(home: Path | None = None):
+    """Ikomia's ``Workflow`` class, with the plugin installed under ``home`` (default: $HOME).
+
+    HOME must be set before ikomia's first import, and auto-completion off: otherwise the
+    import writes into site-packages and queries the HUB.
+    """
+    home = Path(home or Path.home())
+    install_plugin(home)
+    os.environ["HOME"] = str(home)
+    os.environ["IKOMIA_AUTO_COMPLETION"] = "0"
+    from ikomia.dataprocess.workflow import Workflow
+
+    return Workflow

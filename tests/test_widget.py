@@ -1,0 +1,161 @@
+"""The Studio widget, driven headless in a subprocess so that a Qt abort cannot kill pytest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN = "infer_modnet_portrait_matting"
+RESULT_PREFIX = "WIDGET_RESULT "
+
+# Builds the widget through the plugin entry, edits its controls as a user would (the weight file
+# is typed, not browsed, so no editingFinished), applies, and prints what came out as JSON.
+DRIVER = """
+import json, sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path.home() / "Ikomia" / "Plugins" / "Python"))
+from PyQt6.QtWidgets import QApplication
+
+app = QApplication([])
+import torch
+from infer_modnet_portrait_matting.infer_modnet_portrait_matting import IkomiaPlugin
+from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
+    InferModnetPortraitMattingParam,
+)
+
+initial, edits = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+param = InferModnetPortraitMattingParam()
+param.set_values(initial)
+factory = IkomiaPlugin().get_widget_factory()
+widget = factory.create(param)
+shown = {
+    "input_size": widget.spin_input_size.value(),
+    "cuda_checked": widget.check_cuda.isChecked(),
+    "cuda_enabled": widget.check_cuda.isEnabled(),
+    "model_weight_file": widget.browse_weight_file.qedit_file.text(),
+    "threshold": widget.spin_threshold.value(),
+}
+applied = []
+widget.emit_apply = applied.append
+widget.spin_input_size.setValue(edits["input_size"])
+widget.spin_threshold.setValue(edits["threshold"])
+widget.browse_weight_file.qedit_file.setText(edits["model_weight_file"])
+widget.on_apply()
+result = {
+    "factory_name": factory.name,
+    "cuda_available": torch.cuda.is_available(),
+    "shown": shown,
+    "input_size_after_apply": widget.spin_input_size.value(),
+    "applied": [p.get_values() for p in applied],
+    "applied_is_param": [p is param for p in applied],
+    "param": param.get_values(),
+    "error": None if widget.label_error.isHidden() else widget.label_error.text(),
+}
+print("WIDGET_RESULT " + json.dumps(result))
+"""
+
+
+def run_widget(tmp_path: Path, initial: dict[str, str], edits: dict[str, object]) -> dict:
+    home = tmp_path / "home"
+    plugins = home / "Ikomia" / "Plugins" / "Python"
+    plugins.mkdir(parents=True)
+    (plugins / PLUGIN).symlink_to(REPO, target_is_directory=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "IKOMIA_AUTO_COMPLETION": "0",
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", DRIVER, json.dumps(initial), json.dumps(edits)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    assert len(lines) == 1, completed.stdout + completed.stderr
+    return json.loads(lines[0].removeprefix(RESULT_PREFIX))
+
+
+@pytest.fixture
+def weight_files(tmp_path: Path) -> tuple[Path, Path]:
+    # set_values only checks that the file exists; the widget never loads it.
+    first, second = tmp_path / "first.ckpt", tmp_path / "second.ckpt"
+    first.write_bytes(b"")
+    second.write_bytes(b"")
+    return first, second
+
+
+@pytest.fixture
+def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
+    # Not the defaults (512, 0.5, empty), so that the controls must really show the param.
+    return {
+        "input_size": "640",
+        "cuda": "True",
+        "model_weight_file": str(weight_files[0]),
+        "threshold": "0.75",
+    }
+
+
+def test_controls_show_param_and_apply_writes_it(
+    tmp_path: Path, weight_files: tuple[Path, Path], initial: dict[str, str]
+) -> None:
+    edits = {"input_size": 320, "threshold": 0.3, "model_weight_file": str(weight_files[1])}
+    result = run_widget(tmp_path, initial, edits)
+
+    assert result["factory_name"] == PLUGIN
+    cuda = result["cuda_available"]
+    assert result["shown"] == {
+        "input_size": 640,
+        "cuda_checked": cuda,
+        "cuda_enabled": cuda,
+        "model_weight_file": str(weight_files[0]),
+        "threshold": 0.75,
+    }
+    expected = {
+        "input_size": "320",
+        "cuda": str(cuda),
+        "model_weight_file": str(weight_files[1]),
+        "threshold": "0.3",
+    }
+    assert result["error"] is None
+    assert result["applied"] == [expected]
+    assert result["applied_is_param"] == [True]
+    assert result["param"] == expected
+
+
+def test_input_size_rounds_to_multiple_of_32(tmp_path: Path, initial: dict[str, str]) -> None:
+    edits = {"input_size": 500, "threshold": 0.75, "model_weight_file": ""}
+    result = run_widget(tmp_path, initial, edits)
+
+    assert result["error"] is None
+    assert result["input_size_after_apply"] == 512
+    assert [values["input_size"] for values in result["applied"]] == ["512"]
+    assert result["param"]["model_weight_file"] == ""
+
+
+def test_missing_weight_file_is_reported_not_applied(
+    tmp_path: Path, initial: dict[str, str]
+) -> None:
+    missing = tmp_path / "missing.ckpt"
+    edits = {"input_size": 320, "threshold": 0.3, "model_weight_file": str(missing)}
+    result = run_widget(tmp_path, initial, edits)
+
+    assert result["applied"] == []
+    assert "model_weight_file" in result["error"]
+    assert str(missing) in result["error"]
+    # set_values validates everything first, so the other edits are not half-applied either.
+    assert result["param"]["input_size"] == "640"
+    assert result["param"]["threshold"] == "0.75"
+    assert result["param"]["model_weight_file"] == initial["model_weight_file"]
