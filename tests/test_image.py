@@ -1,0 +1,163 @@
+"""Input conversion to RGB uint8 and the network's working size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from modnet import network_size, to_rgb_uint8
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, size=(6, 5, 3), dtype=np.uint8)
+
+
+# --- to_rgb_uint8: accepted formats ------------------------------------------------------------
+
+
+def test_rgb_uint8_is_returned_unchanged(rgb: np.ndarray) -> None:
+    out = to_rgb_uint8(rgb)
+
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, rgb)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (6, 5, 1)], ids=["HxW", "HxWx1"])
+def test_grayscale_is_repeated_on_three_channels(shape: tuple[int, ...]) -> None:
+    gray = np.arange(30, dtype=np.uint8).reshape(shape)
+
+    out = to_rgb_uint8(gray)
+
+    assert out.shape == (6, 5, 3)
+    assert out.dtype == np.uint8
+    for channel in range(3):
+        np.testing.assert_array_equal(out[:, :, channel], gray.reshape(6, 5))
+
+
+def test_rgba_alpha_is_ignored(rgb: np.ndarray) -> None:
+    alpha = np.random.default_rng(2).integers(0, 256, size=(6, 5), dtype=np.uint8)
+
+    out = to_rgb_uint8(np.dstack((rgb, alpha)))
+
+    assert out.shape == (6, 5, 3)
+    np.testing.assert_array_equal(out, rgb)
+
+
+def test_uint16_full_scale_and_multiples_of_257() -> None:
+    levels = np.arange(256, dtype=np.uint16)
+    image = np.stack([levels * 257, np.full(256, 65535, np.uint16), np.zeros(256, np.uint16)])
+
+    out = to_rgb_uint8(image)[:, :, 0]
+
+    np.testing.assert_array_equal(out[0], np.arange(256))
+    assert (out[1] == 255).all()
+    assert (out[2] == 0).all()
+
+
+def test_uint16_rounds_every_value_to_nearest_level() -> None:
+    # v * 255 / 65535 = v / 257 never falls halfway between two integers, so rint is exact.
+    values = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+
+    out = to_rgb_uint8(values)[:, :, 0]
+
+    np.testing.assert_array_equal(out, np.rint(values / 257.0).astype(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_in_unit_range_is_scaled_to_255(dtype: type) -> None:
+    image = np.array([[0.0, 0.25, 0.5, 1.0]], dtype=dtype)
+
+    out = to_rgb_uint8(image)[:, :, 0]
+
+    np.testing.assert_array_equal(out, [[0, 64, 128, 255]])
+
+
+# --- to_rgb_uint8: rejected inputs -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_value", [1.5, -0.1, np.nan, np.inf])
+def test_float_outside_unit_range_or_nan_is_rejected(bad_value: float) -> None:
+    image = np.full((4, 4, 3), 0.5)
+    image[1, 2, 0] = bad_value
+
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        to_rgb_uint8(image)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_, np.complex64])
+def test_unsupported_dtype_is_rejected(dtype: type) -> None:
+    with pytest.raises(ValueError, match="image"):
+        to_rgb_uint8(np.ones((4, 4, 3), dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(4, 4, 2), (1, 4, 4, 3), (4,), (0, 4), (4, 0, 3)],
+    ids=["HxWx2", "4-D", "1-D", "empty-0xW", "empty-Hx0x3"],
+)
+def test_bad_shape_is_rejected(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="image"):
+        to_rgb_uint8(np.zeros(shape, dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rgb: rgb,
+        lambda rgb: rgb[:, :, 0],
+        lambda rgb: rgb[:, :, :1],
+        lambda rgb: np.dstack((rgb, rgb[:, :, 0])),
+        lambda rgb: rgb.astype(np.uint16) * 257,
+        lambda rgb: rgb / 255.0,
+    ],
+    ids=["rgb", "gray", "HxWx1", "rgba", "uint16", "float"],
+)
+def test_input_buffer_is_never_modified(rgb: np.ndarray, make) -> None:
+    image = make(rgb)
+    before = image.copy()
+
+    to_rgb_uint8(image)
+
+    np.testing.assert_array_equal(image, before)
+
+
+# --- network_size ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "input_size", "expected"),
+    [
+        (512, 512, 512, (512, 512)),
+        (1280, 1920, 512, (512, 768)),
+        (1920, 1280, 512, (768, 512)),
+        (1333, 2000, 512, (512, 768)),  # 768.19 floored
+        (1365, 1024, 512, (672, 512)),  # 682.5 -> 672
+        (1000, 1700, 512, (512, 864)),  # 870.4 -> 864
+        (720, 1280, 256, (256, 448)),  # 455.1 -> 448
+        # In floats 98 * (512 / 98) = 511.99999999999994 and 147 * (512 / 98) = 767.9999999999999.
+        (98, 147, 512, (512, 768)),
+        (147, 98, 512, (768, 512)),
+        (49, 80, 512, (512, 832)),  # 835.9 -> 832
+        (100, 150, 512, (512, 768)),  # small images are enlarged
+        (1, 1, 512, (512, 512)),
+        (33, 50, 32, (32, 32)),  # 48.48 -> 32
+        (10, 5000, 512, (512, 256000)),
+        (5000, 10, 32, (16000, 32)),
+    ],
+)
+def test_network_size(height: int, width: int, input_size: int, expected: tuple[int, int]) -> None:
+    assert network_size(height, width, input_size) == expected
+
+
+@pytest.mark.parametrize("input_size", [32, 256, 512, 1024])
+def test_network_size_short_side_exact_and_long_side_floored(input_size: int) -> None:
+    for short in range(1, 2500, 3):
+        for long in (short, short + 1, short * 4 // 3, short * 3 // 2 + 7, short * 5):
+            height, width = network_size(short, long, input_size)
+
+            assert height == input_size, (short, long)
+            assert width % 32 == 0 and width >= 32, (short, long)
+            # Exact integers: width <= long * input_size / short < width + 32.
+            assert width * short <= long * input_size < (width + 32) * short, (short, long)
+            assert network_size(long, short, input_size) == (width, height)
