@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 
 import torch
@@ -12,6 +13,7 @@ from infer_modnet_portrait_matting.modnet import (
     DEFAULT_INPUT_SIZE,
     DEFAULT_THRESHOLD,
     MattingSession,
+    check_backend,
     check_input_size,
     check_threshold,
     resolve_weights,
@@ -53,6 +55,7 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
         self.cuda = torch.cuda.is_available()
         self.model_weight_file = ""
         self.threshold = DEFAULT_THRESHOLD
+        self.backend = "auto"
 
     def set_values(self, params: dict[str, str]) -> None:
         # Ikomia may pass only the values that changed; validate all before assigning any.
@@ -63,6 +66,7 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
         threshold = check_threshold(
             _parse_float("threshold", params.get("threshold", str(self.threshold)))
         )
+        backend = check_backend(params.get("backend", self.backend))
         weight_file = params.get("model_weight_file", self.model_weight_file).strip()
         if weight_file and not Path(weight_file).expanduser().is_file():
             raise ValueError(
@@ -71,6 +75,7 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
             )
         self.input_size, self.cuda = input_size, cuda
         self.threshold, self.model_weight_file = threshold, weight_file
+        self.backend = backend
 
     def get_values(self) -> dict[str, str]:
         return {
@@ -78,6 +83,7 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
             "cuda": str(self.cuda),
             "model_weight_file": self.model_weight_file,
             "threshold": str(self.threshold),
+            "backend": self.backend,
         }
 
 
@@ -93,19 +99,23 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
         self._session: MattingSession | None = None
-        self._session_key: tuple[str, bool] | None = None
+        self._session_key: tuple[str, bool, str] | None = None
+        # Seconds spent in each stage of the last run, for benchmarks and profiling.
+        self.timings: dict[str, float] = {}
 
     def get_progress_steps(self) -> int:
         return 1
 
     def _get_session(self, param: InferModnetPortraitMattingParam) -> MattingSession:
-        # Only the weights and the device require reloading the network.
-        key = (param.model_weight_file, param.cuda)
+        # Only the weights, the device and the backend require reloading the network.
+        key = (param.model_weight_file, param.cuda, param.backend)
         if self._session is None or key != self._session_key:
             weights = resolve_weights(
                 param.model_weight_file, WEIGHTS_FOLDER, utils.get_model_hub_url()
             )
-            self._session = MattingSession(weights, select_device(param.cuda))
+            self._session = MattingSession(
+                weights, select_device(param.cuda), param.backend, cache_dir=WEIGHTS_FOLDER
+            )
             self._session_key = key
         return self._session
 
@@ -115,8 +125,11 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         image_input = self.get_input(0)
         if not image_input.is_data_available():
             raise ValueError("input 0: no image to matte")
-        result = self._get_session(param).predict(image_input.get_image(), param.input_size)
+        session = self._get_session(param)
+        timings: dict[str, float] = {}
+        result = session.predict(image_input.get_image(), param.input_size, timings)
 
+        start = time.perf_counter()
         self.forward_input_image(0, 0)
         self.get_output(1).set_image(result.matte)
         self.get_output(2).set_image(result.cutout())
@@ -124,6 +137,8 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         segmentation.set_class_names(CLASS_NAMES)
         segmentation.set_class_colors(CLASS_COLORS)
         segmentation.set_mask(result.mask(param.threshold))
+        timings["outputs"] = time.perf_counter() - start
+        self.timings = timings
 
         self.emit_step_progress()
         self.end_task_run()

@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
     InferModnetPortraitMattingParam,
 )
+from infer_modnet_portrait_matting.modnet import BACKENDS
 
 INPUT_SIZE_STEP = 32
 INPUT_SIZE_MAX = 4096
@@ -49,6 +50,13 @@ class InferModnetPortraitMattingWidget(core.CWorkflowTaskWidget):
         self.check_cuda.setEnabled(cuda_available)
         if not cuda_available:
             self.check_cuda.setToolTip("No usable CUDA device: the model runs on the CPU")
+
+        self.combo_backend = pyqtutils.append_combo(self.grid_layout, "Backend")
+        self.combo_backend.addItems(BACKENDS)
+        self.combo_backend.setCurrentText(self.parameters.backend)
+        self.combo_backend.setToolTip(
+            "auto: ONNX Runtime on the CPU, PyTorch on a GPU; both give the same matte"
+        )
 
         self.browse_weight_file = pyqtutils.append_browse_file(
             self.grid_layout,
@@ -92,6 +100,7 @@ class InferModnetPortraitMattingWidget(core.CWorkflowTaskWidget):
                     "cuda": str(self.check_cuda.isChecked()),
                     "model_weight_file": weight_file,
                     "threshold": str(self.spin_threshold.value()),
+                    "backend": self.combo_backend.currentText(),
                 }
             )
         except ValueError as error:

@@ -1,6 +1,8 @@
 """MODNet portrait matting: network, checkpoint loading and inference, free of Ikomia."""
 
+from .backends import BACKENDS, check_backend, export_onnx
 from .checkpoint import CheckpointError, convert_state_dict, load_checkpoint
+from .fusion import fold_batch_norms
 from .image import network_size, to_rgb_uint8
 from .network import MODNet
 from .session import (
@@ -15,6 +17,7 @@ from .session import (
 from .weights import PHOTOGRAPHIC, Weights, WeightsError, download_weights, resolve_weights
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_INPUT_SIZE",
     "DEFAULT_THRESHOLD",
     "PHOTOGRAPHIC",
@@ -24,10 +27,13 @@ __all__ = [
     "MattingSession",
     "Weights",
     "WeightsError",
+    "check_backend",
     "check_input_size",
     "check_threshold",
     "convert_state_dict",
     "download_weights",
+    "export_onnx",
+    "fold_batch_norms",
     "load_checkpoint",
     "network_size",
     "resolve_weights",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import cv2
 import numpy as np
 import torch
 
+from .backends import check_backend, create_runner
 from .checkpoint import load_checkpoint
+from .fusion import fold_batch_norms
 from .image import STRIDE, network_size, to_rgb_uint8
 
 logger = logging.getLogger(__name__)
@@ -70,16 +73,41 @@ class MattingResult:
 
 
 class MattingSession:
-    """MODNet loaded once on a device, ready to matte any number of images."""
+    """MODNet loaded once on a device, ready to matte any number of images.
 
-    def __init__(self, weights: str | Path, device: torch.device | str = "cpu") -> None:
+    ``backend``: ``torch``, ``onnxruntime`` (an export of the same weights, cached in
+    ``cache_dir`` and checked against PyTorch) or ``auto`` (ONNX Runtime on the CPU, PyTorch on
+    a GPU).
+    """
+
+    def __init__(
+        self,
+        weights: str | Path,
+        device: torch.device | str = "cpu",
+        backend: str = "auto",
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        check_backend(backend)
         self.device = torch.device(device)
         self.weights = Path(weights)
-        self.model = load_checkpoint(self.weights).to(self.device)
+        model = fold_batch_norms(load_checkpoint(self.weights))
+        cache = Path(cache_dir) if cache_dir is not None else None
+        self.network = create_runner(backend, model, self.weights, self.device, cache)
+        self.backend: str = self.network.name
 
     @torch.inference_mode()
-    def predict(self, image: np.ndarray, input_size: int = DEFAULT_INPUT_SIZE) -> MattingResult:
-        """Mattes one image (see :func:`modnet.image.to_rgb_uint8` for the accepted formats)."""
+    def predict(
+        self,
+        image: np.ndarray,
+        input_size: int = DEFAULT_INPUT_SIZE,
+        timings: dict[str, float] | None = None,
+    ) -> MattingResult:
+        """Mattes one image (see :func:`modnet.image.to_rgb_uint8` for the accepted formats).
+
+        ``timings``, if given, receives the seconds spent in each stage: ``preprocess``,
+        ``forward`` and ``postprocess``.
+        """
+        start = time.perf_counter()
         check_input_size(input_size)
         rgb = to_rgb_uint8(image)
         height, width = rgb.shape[:2]
@@ -90,9 +118,17 @@ class MattingSession:
         # flipped with [..., ::-1] that is already at the network's size.
         small = np.ascontiguousarray(_resize(rgb, net_w, net_h))
         tensor = torch.from_numpy(small).to(self.device).permute(2, 0, 1)[None]
-        alpha = self.model(tensor.float() / 127.5 - 1.0)[0, 0]
+        tensor = (tensor.float() / 127.5 - 1.0).contiguous()
+        preprocessed = time.perf_counter()
+        alpha = self.network(tensor)[0, 0]
+        forwarded = time.perf_counter()
         matte = (alpha * 255.0).round_().to(torch.uint8).cpu().numpy()
-        return MattingResult(image=rgb, matte=_resize(matte, width, height))
+        result = MattingResult(image=rgb, matte=_resize(matte, width, height))
+        if timings is not None:
+            timings["preprocess"] = preprocessed - start
+            timings["forward"] = forwarded - preprocessed
+            timings["postprocess"] = time.perf_counter() - forwarded
+        return result
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

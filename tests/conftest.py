@@ -41,10 +41,10 @@ def sample_rgb() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def session():
+def session(tmp_path_factory: pytest.TempPathFactory):
     from modnet import MattingSession
 
-    return MattingSession(CHECKPOINT)
+    return MattingSession(CHECKPOINT, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

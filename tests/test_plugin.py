@@ -14,7 +14,13 @@ import pytest
 from conftest import SAMPLE
 
 TASK = "infer_modnet_portrait_matting"
-DEFAULTS = {"input_size": "512", "cuda": "False", "model_weight_file": "", "threshold": "0.5"}
+DEFAULTS = {
+    "input_size": "512",
+    "cuda": "False",
+    "model_weight_file": "",
+    "threshold": "0.5",
+    "backend": "auto",
+}
 
 
 @pytest.fixture
@@ -95,6 +101,7 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
+        ("backend", "tensorrt", "auto, torch, onnxruntime"),
         ("model_weight_file", "/no/such/modnet.ckpt", "no file at"),
     ],
 )
@@ -172,3 +179,16 @@ def test_hub_test_contract(ikomia_workflow, task) -> None:
     outputs = test(task, {"images": {"detection": {"coco": str(SAMPLE)}}})
     assert outputs is not None
     assert task.get_output(1).get_image().shape == cv2.imread(str(SAMPLE)).shape[:2]
+
+
+def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None:
+    workflow.run_on(array=sample_rgb)
+    assert task._session.backend == "onnxruntime"  # auto on a CPU
+    assert set(task.timings) == {"preprocess", "forward", "postprocess", "outputs"}
+    onnx_matte = task.get_output(1).get_image()
+
+    task.set_parameters({"backend": "torch"})
+    workflow.run_on(array=sample_rgb)
+    assert task._session.backend == "torch"
+    difference = np.abs(task.get_output(1).get_image().astype(int) - onnx_matte)
+    assert difference.max() <= 1

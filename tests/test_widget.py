@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGIN = "infer_modnet_portrait_matting"
+from plugin_env import TASK_NAME as PLUGIN
+from plugin_env import install_plugin
+
 RESULT_PREFIX = "WIDGET_RESULT "
 
 # Builds the widget through the plugin entry, edits its controls as a user would (the weight file
@@ -41,12 +42,14 @@ shown = {
     "cuda_enabled": widget.check_cuda.isEnabled(),
     "model_weight_file": widget.browse_weight_file.qedit_file.text(),
     "threshold": widget.spin_threshold.value(),
+    "backend": widget.combo_backend.currentText(),
 }
 applied = []
 widget.emit_apply = applied.append
 widget.spin_input_size.setValue(edits["input_size"])
 widget.spin_threshold.setValue(edits["threshold"])
 widget.browse_weight_file.qedit_file.setText(edits["model_weight_file"])
+widget.combo_backend.setCurrentText(edits.get("backend", initial["backend"]))
 widget.on_apply()
 result = {
     "factory_name": factory.name,
@@ -64,9 +67,7 @@ print("WIDGET_RESULT " + json.dumps(result))
 
 def run_widget(tmp_path: Path, initial: dict[str, str], edits: dict[str, object]) -> dict:
     home = tmp_path / "home"
-    plugins = home / "Ikomia" / "Plugins" / "Python"
-    plugins.mkdir(parents=True)
-    (plugins / PLUGIN).symlink_to(REPO, target_is_directory=True)
+    install_plugin(home)
     env = {
         **os.environ,
         "HOME": str(home),
@@ -105,13 +106,19 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
         "cuda": "True",
         "model_weight_file": str(weight_files[0]),
         "threshold": "0.75",
+        "backend": "torch",
     }
 
 
 def test_controls_show_param_and_apply_writes_it(
     tmp_path: Path, weight_files: tuple[Path, Path], initial: dict[str, str]
 ) -> None:
-    edits = {"input_size": 320, "threshold": 0.3, "model_weight_file": str(weight_files[1])}
+    edits = {
+        "input_size": 320,
+        "threshold": 0.3,
+        "model_weight_file": str(weight_files[1]),
+        "backend": "onnxruntime",
+    }
     result = run_widget(tmp_path, initial, edits)
 
     assert result["factory_name"] == PLUGIN
@@ -122,12 +129,14 @@ def test_controls_show_param_and_apply_writes_it(
         "cuda_enabled": cuda,
         "model_weight_file": str(weight_files[0]),
         "threshold": 0.75,
+        "backend": "torch",
     }
     expected = {
         "input_size": "320",
         "cuda": str(cuda),
         "model_weight_file": str(weight_files[1]),
         "threshold": "0.3",
+        "backend": "onnxruntime",
     }
     assert result["error"] is None
     assert result["applied"] == [expected]

@@ -1,0 +1,144 @@
+"""Backends and BatchNorm folding give the same matte as the reference PyTorch network."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from modnet import MattingSession, fold_batch_norms, load_checkpoint, network_size
+from modnet.backends import EXPORT_TOLERANCE, check_backend, export_path, resolve_backend
+from modnet.layers import IBNorm
+
+
+def network_input(rgb: np.ndarray, input_size: int = 512) -> torch.Tensor:
+    height, width = network_size(*rgb.shape[:2], input_size)
+    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(small).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+@pytest.fixture(scope="module")
+def reference(checkpoint: Path):
+    return load_checkpoint(checkpoint)
+
+
+@pytest.fixture
+def weights_copy(checkpoint: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copy(checkpoint, tmp_path / checkpoint.name))
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def test_folding_keeps_the_alpha(reference, checkpoint: Path, sample_rgb: np.ndarray) -> None:
+    folded = fold_batch_norms(load_checkpoint(checkpoint))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert all(isinstance(m.bnorm, nn.Identity) for m in folded.modules() if isinstance(m, IBNorm))
+    x = network_input(sample_rgb)
+    with torch.inference_mode():
+        assert (folded(x) - reference(x)).abs().max() < EXPORT_TOLERANCE
+
+
+def test_folding_twice_changes_nothing(checkpoint: Path) -> None:
+    once = fold_batch_norms(load_checkpoint(checkpoint))
+    before = {k: v.clone() for k, v in once.state_dict().items()}
+    twice = fold_batch_norms(once)
+    assert all(torch.equal(before[k], v) for k, v in twice.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["torch", "onnxruntime"])
+def test_each_backend_reproduces_the_reference_alpha(
+    name: str, reference, weights_copy: Path, cache: Path, ppm100_pairs
+) -> None:
+    session = MattingSession(weights_copy, backend=name, cache_dir=cache)
+    assert session.backend == name
+    for _, rgb, _ in ppm100_pairs:
+        x = network_input(rgb)
+        with torch.inference_mode():
+            expected = reference(x)
+        assert (session.network(x) - expected).abs().max() < EXPORT_TOLERANCE
+
+
+def test_backends_give_the_same_matte(
+    weights_copy: Path, cache: Path, sample_rgb: np.ndarray
+) -> None:
+    torch_session = MattingSession(weights_copy, backend="torch")
+    onnx_session = MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    torch_matte = torch_session.predict(sample_rgb).matte
+    onnx_matte = onnx_session.predict(sample_rgb).matte
+    # 1e-4 apart before rounding to 1/255 steps: at most one grey level, on rare pixels.
+    difference = np.abs(torch_matte.astype(int) - onnx_matte)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
+
+
+def test_auto_is_onnxruntime_on_cpu_and_torch_on_gpu() -> None:
+    assert resolve_backend("auto", torch.device("cpu")) == "onnxruntime"
+    assert resolve_backend("auto", torch.device("cuda")) == "torch"
+    assert resolve_backend("torch", torch.device("cpu")) == "torch"
+
+
+def test_unknown_backend_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"^backend: expected one of auto, torch, onnxruntime"):
+        check_backend("tensorrt")
+    with pytest.raises(ValueError, match=r"^backend"):
+        MattingSession(Path("unused.ckpt"), backend="openvino")
+
+
+def test_export_is_cached(weights_copy: Path, cache: Path) -> None:
+    MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    exports = list(cache.iterdir())
+    assert exports == [export_path(weights_copy, cache)]
+    stamp = exports[0].stat().st_mtime_ns
+    MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    assert exports[0].stat().st_mtime_ns == stamp, "the cached export was rebuilt"
+    assert list(cache.iterdir()) == exports
+
+
+def test_corrupt_cached_export_is_rebuilt(
+    weights_copy: Path, cache: Path, sample_rgb, caplog
+) -> None:
+    path = export_path(weights_copy, cache)
+    cache.mkdir()
+    path.write_bytes(b"not an onnx model")
+    with caplog.at_level(logging.WARNING):
+        session = MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    assert any("cannot load" in r.getMessage() for r in caplog.records)
+    assert path.stat().st_size > 1_000_000
+    assert session.predict(sample_rgb).matte.shape == sample_rgb.shape[:2]
+
+
+def test_export_of_other_weights_is_not_reused(weights_copy: Path, cache: Path) -> None:
+    state = torch.load(weights_copy, weights_only=True)
+    key = "module.f_branch.conv_f.1.layers.0.bias"
+    state[key] = state[key] + 1.0
+    other = weights_copy.with_name("other.ckpt")
+    torch.save(state, other)
+    assert export_path(other, cache) != export_path(weights_copy, cache)
+
+
+def test_unwritable_cache(weights_copy: Path, tmp_path: Path, caplog) -> None:
+    # A cache folder below a regular file cannot be created, whoever runs the tests.
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        session = MattingSession(weights_copy, backend="auto", cache_dir=blocker / "cache")
+    assert session.backend == "torch"
+    assert any("using PyTorch" in r.getMessage() for r in caplog.records)
+    with pytest.raises(OSError):
+        MattingSession(weights_copy, backend="onnxruntime", cache_dir=blocker / "cache")
+
+
+def test_predict_reports_stage_timings(session, sample_rgb: np.ndarray) -> None:
+    timings: dict[str, float] = {}
+    session.predict(sample_rgb, timings=timings)
+    assert set(timings) == {"preprocess", "forward", "postprocess"}
+    assert all(t > 0 for t in timings.values())
+    assert timings["forward"] > timings["preprocess"]
