@@ -138,7 +138,7 @@ def export_path(weights: Path, cache_dir: Path) -> Path:
     with weights.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
-    return cache_dir / f"{weights.stem}.{digest.hexdigest()[:16]}.onnx"
+    return cache_dir / f"modnet-{digest.hexdigest()[:16]}.onnx"
 
 
 def onnx_runner(
