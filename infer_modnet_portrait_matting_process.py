@@ -6,7 +6,6 @@ import copy
 import time
 from pathlib import Path
 
-import torch
 from ikomia import core, dataprocess, utils
 
 from infer_modnet_portrait_matting.modnet import (
@@ -16,6 +15,7 @@ from infer_modnet_portrait_matting.modnet import (
     check_backend,
     check_input_size,
     check_threshold,
+    cuda_available,
     resolve_weights,
     select_device,
 )
@@ -52,7 +52,7 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
     def __init__(self) -> None:
         core.CWorkflowTaskParam.__init__(self)
         self.input_size = DEFAULT_INPUT_SIZE
-        self.cuda = torch.cuda.is_available()
+        self.cuda = cuda_available()
         self.model_weight_file = ""
         self.threshold = DEFAULT_THRESHOLD
         self.backend = "auto"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from ikomia import core, dataprocess
 from ikomia.utils import pyqtutils, qtconversion
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
@@ -10,7 +9,7 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
     InferModnetPortraitMattingParam,
 )
-from infer_modnet_portrait_matting.modnet import BACKENDS
+from infer_modnet_portrait_matting.modnet import BACKENDS, cuda_available
 
 INPUT_SIZE_STEP = 32
 INPUT_SIZE_MAX = 4096
@@ -43,12 +42,12 @@ class InferModnetPortraitMattingWidget(core.CWorkflowTaskWidget):
         )
         self.spin_input_size.editingFinished.connect(self._snap_input_size)
 
-        cuda_available = torch.cuda.is_available()
+        gpu = cuda_available()
         self.check_cuda = pyqtutils.append_check(
-            self.grid_layout, "CUDA", self.parameters.cuda and cuda_available
+            self.grid_layout, "CUDA", self.parameters.cuda and gpu
         )
-        self.check_cuda.setEnabled(cuda_available)
-        if not cuda_available:
+        self.check_cuda.setEnabled(gpu)
+        if not gpu:
             self.check_cuda.setToolTip("No usable CUDA device: the model runs on the CPU")
 
         self.combo_backend = pyqtutils.append_combo(self.grid_layout, "Backend")

@@ -1,42 +1,35 @@
-"""MODNet portrait matting: network, checkpoint loading and inference, free of Ikomia."""
+"""MODNet portrait matting: network, checkpoint loading and inference, free of Ikomia.
 
-from .backends import BACKENDS, check_backend, export_onnx
-from .checkpoint import CheckpointError, convert_state_dict, load_checkpoint
-from .fusion import fold_batch_norms
-from .image import network_size, to_rgb_uint8
-from .network import MODNet
-from .session import (
-    DEFAULT_INPUT_SIZE,
-    DEFAULT_THRESHOLD,
-    MattingResult,
-    MattingSession,
-    check_input_size,
-    check_threshold,
-    select_device,
-)
-from .weights import PHOTOGRAPHIC, Weights, WeightsError, download_weights, resolve_weights
+Names are imported on first use: inference from a cached ONNX export never imports PyTorch,
+whose import alone costs hundreds of megabytes.
+"""
 
-__all__ = [
-    "BACKENDS",
-    "DEFAULT_INPUT_SIZE",
-    "DEFAULT_THRESHOLD",
-    "PHOTOGRAPHIC",
-    "CheckpointError",
-    "MODNet",
-    "MattingResult",
-    "MattingSession",
-    "Weights",
-    "WeightsError",
-    "check_backend",
-    "check_input_size",
-    "check_threshold",
-    "convert_state_dict",
-    "download_weights",
-    "export_onnx",
-    "fold_batch_norms",
-    "load_checkpoint",
-    "network_size",
-    "resolve_weights",
-    "select_device",
-    "to_rgb_uint8",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "backends": ("BACKENDS", "check_backend", "export_onnx"),
+    "checkpoint": ("convert_state_dict", "load_checkpoint"),
+    "devices": ("cuda_available", "select_device"),
+    "errors": ("CheckpointError",),
+    "fusion": ("fold_batch_norms",),
+    "image": ("network_size", "to_rgb_uint8"),
+    "network": ("MODNet",),
+    "session": (
+        "DEFAULT_INPUT_SIZE",
+        "DEFAULT_THRESHOLD",
+        "MattingResult",
+        "MattingSession",
+        "check_input_size",
+        "check_threshold",
+    ),
+    "weights": ("PHOTOGRAPHIC", "Weights", "WeightsError", "download_weights", "resolve_weights"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_MODULE_OF[name]}", __name__), name)

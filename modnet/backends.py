@@ -1,7 +1,8 @@
 """Runtimes for the network: PyTorch, or ONNX Runtime on an export of the same weights.
 
-A runner takes the N x 3 x H x W input in [-1, 1] and returns the N x 1 x H x W alpha, both as
-torch tensors, so the pipeline around it does not depend on the runtime.
+A runner takes the N x 3 x H x W float32 input in [-1, 1] and returns the N x 1 x H x W alpha,
+both NumPy arrays, so the pipeline around it does not depend on the runtime. The ONNX Runtime
+path imports PyTorch only to build the export the first time.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
-from .network import MODNet
+if TYPE_CHECKING:
+    from .network import MODNet
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,7 @@ EXPORT_VERSION = "1"
 # The ONNX export must reproduce the PyTorch alpha to this max abs difference.
 EXPORT_TOLERANCE = 1e-4
 
-Runner = Callable[[torch.Tensor], torch.Tensor]
+Runner = Callable[[np.ndarray], np.ndarray]
 
 
 def check_backend(backend: str) -> str:
@@ -43,43 +46,57 @@ def _onnxruntime_available() -> bool:
     return True
 
 
-def resolve_backend(backend: str, device: torch.device) -> str:
+def resolve_backend(backend: str, device: str) -> str:
     """``auto``: ONNX Runtime on the CPU (faster there), PyTorch on a GPU."""
     if check_backend(backend) != "auto":
         return backend
-    return "onnxruntime" if device.type == "cpu" and _onnxruntime_available() else "torch"
+    return "onnxruntime" if device == "cpu" and _onnxruntime_available() else "torch"
+
+
+def load_model(weights: Path) -> MODNet:
+    """The network with its BatchNorms folded, ready for inference."""
+    from .checkpoint import load_checkpoint
+    from .fusion import fold_batch_norms
+
+    return fold_batch_norms(load_checkpoint(weights))
 
 
 class TorchRunner:
     name = "torch"
 
-    def __init__(self, model: MODNet, device: torch.device) -> None:
-        self.model = model.to(device).eval()
+    def __init__(self, model: MODNet, device: str) -> None:
+        import torch
 
-    @torch.inference_mode()
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(x).to(self.device)).cpu().numpy()
 
 
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: str | Path, device: torch.device) -> None:
+    def __init__(self, onnx_path: str | Path, device: str) -> None:
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
-        if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self.session = ort.InferenceSession(str(onnx_path), providers=providers)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        (alpha,) = self.session.run(None, {"input": x.detach().cpu().contiguous().numpy()})
-        return torch.from_numpy(alpha).to(x.device)
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input": np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
 def export_onnx(model: MODNet, path: str | Path) -> Path:
     """Exports ``model`` with dynamic batch, height and width (input ``input``, output
     ``output``), writing through a temporary file so that a failed export leaves nothing."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -107,25 +124,18 @@ def export_onnx(model: MODNet, path: str | Path) -> Path:
     return path
 
 
-def _export_error(model: MODNet, runner: OnnxRuntimeRunner) -> float:
-    x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    with torch.inference_mode():
-        expected = model.cpu()(x)
-    return float((runner(x) - expected).abs().max())
+def export_error(model: MODNet, runner: Runner) -> float:
+    """Max abs difference between ``runner`` and PyTorch's ``model`` on a fixed input."""
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 96, 128)).astype(np.float32)
+    return float(np.abs(runner(x) - TorchRunner(model, "cpu")(x)).max())
 
 
-def _load_checked(model: MODNet, path: Path, device: torch.device) -> OnnxRuntimeRunner | None:
-    """The runner on ``path`` if it loads and reproduces ``model``; None otherwise."""
+def _load(path: Path, device: str) -> OnnxRuntimeRunner | None:
     try:
-        runner = OnnxRuntimeRunner(path, device)
+        return OnnxRuntimeRunner(path, device)
     except Exception as error:  # onnxruntime raises its own types for unreadable files
         logger.warning("cannot load the ONNX export %s (%s)", path, error)
         return None
-    error = _export_error(model, runner)
-    if error > EXPORT_TOLERANCE:
-        logger.warning("the ONNX export %s differs from PyTorch by %.2g", path, error)
-        return None
-    return runner
 
 
 def default_cache_dir() -> Path:
@@ -141,34 +151,35 @@ def export_path(weights: Path, cache_dir: Path) -> Path:
     return cache_dir / f"modnet-{digest.hexdigest()[:16]}.onnx"
 
 
-def onnx_runner(
-    model: MODNet, weights: Path, device: torch.device, cache_dir: Path
-) -> OnnxRuntimeRunner:
-    """ONNX Runtime on a cached export of ``model``, checked against PyTorch before use; an
-    unreadable or stale export is rebuilt."""
+def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunner:
+    """ONNX Runtime on the cached export of ``weights``. A missing or unreadable export is
+    (re)built from the checkpoint and checked against PyTorch before it is used."""
     path = export_path(weights, cache_dir)
-    runner = _load_checked(model, path, device) if path.is_file() else None
-    if runner is None:
-        logger.info("Exporting MODNet to ONNX: %s", path)
-        export_onnx(model, path)
-        runner = _load_checked(model, path, device)
-    if runner is None:
+    runner = _load(path, device) if path.is_file() else None
+    if runner is not None:
+        return runner
+    model = load_model(weights)
+    logger.info("Exporting MODNet to ONNX: %s", path)
+    export_onnx(model, path)
+    runner = _load(path, device)
+    error = float("inf") if runner is None else export_error(model, runner)
+    if runner is None or error > EXPORT_TOLERANCE:
         path.unlink(missing_ok=True)
-        raise RuntimeError(f"{path}: the ONNX export does not reproduce PyTorch; use backend torch")
+        raise RuntimeError(
+            f"{path}: the ONNX export differs from PyTorch by {error:.2g} "
+            f"(> {EXPORT_TOLERANCE}); it was removed, use backend 'torch'"
+        )
     return runner
 
 
-def create_runner(
-    backend: str, model: MODNet, weights: Path, device: torch.device, cache_dir: Path | None
-) -> Runner:
-    """The runner for ``backend``. ``onnxruntime`` exports ``model`` into ``cache_dir`` (default:
+def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | None) -> Runner:
+    """The runner for ``backend``. ``onnxruntime`` caches its export in ``cache_dir`` (default:
     ``$XDG_CACHE_HOME/modnet``); where it cannot, ``auto`` falls back to PyTorch."""
-    chosen = resolve_backend(backend, device)
-    if chosen == "onnxruntime":
+    if resolve_backend(backend, device) == "onnxruntime":
         try:
-            return onnx_runner(model, weights, device, cache_dir or default_cache_dir())
+            return onnx_runner(weights, device, cache_dir or default_cache_dir())
         except OSError as error:
             if backend != "auto":
                 raise
             logger.warning("cannot cache the ONNX export (%s): using PyTorch", error)
-    return TorchRunner(model, device)
+    return TorchRunner(load_model(weights), device)

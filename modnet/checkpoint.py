@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import CheckpointError
 from .network import MODNet
 
 # Position in the reference InvertedResidual's flat Sequential -> torchvision's nested names.
@@ -24,10 +25,6 @@ _BLOCK_KEY = re.compile(r"backbone\.model\.features\.(\d+)\.conv\.(\d+)\.(.+)")
 # Present in official files, unused at inference: the semantic and detail training heads, and
 # the second registration of the backbone (the same tensors as ``backbone.model``).
 _UNUSED_PREFIXES = ("lr_branch.conv_lr.", "hr_branch.conv_hr.", "lr_branch.backbone.")
-
-
-class CheckpointError(ValueError):
-    """The file is not a MODNet checkpoint this network can load."""
 
 
 def _torchvision_key(key: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from dataclasses import dataclass
@@ -10,14 +9,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from .backends import check_backend, create_runner
-from .checkpoint import load_checkpoint
-from .fusion import fold_batch_norms
 from .image import STRIDE, network_size, to_rgb_uint8
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_INPUT_SIZE = 512
 DEFAULT_THRESHOLD = 0.5
@@ -44,15 +38,6 @@ def check_threshold(threshold: float) -> float:
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number in [0, 1], got {threshold}")
     return float(threshold)
-
-
-def select_device(cuda: bool) -> torch.device:
-    """The CUDA device when asked for and usable; otherwise the CPU, with a warning if asked."""
-    if cuda and torch.cuda.is_available():
-        return torch.device("cuda")
-    if cuda:
-        logger.warning("cuda: no usable CUDA device found, running on the CPU")
-    return torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -83,19 +68,17 @@ class MattingSession:
     def __init__(
         self,
         weights: str | Path,
-        device: torch.device | str = "cpu",
+        device: str = "cpu",
         backend: str = "auto",
         cache_dir: str | Path | None = None,
     ) -> None:
         check_backend(backend)
-        self.device = torch.device(device)
+        self.device = str(device)
         self.weights = Path(weights)
-        model = fold_batch_norms(load_checkpoint(self.weights))
         cache = Path(cache_dir) if cache_dir is not None else None
-        self.network = create_runner(backend, model, self.weights, self.device, cache)
+        self.network = create_runner(backend, self.weights, self.device, cache)
         self.backend: str = self.network.name
 
-    @torch.inference_mode()
     def predict(
         self,
         image: np.ndarray,
@@ -114,15 +97,14 @@ class MattingSession:
         net_h, net_w = network_size(height, width, input_size)
         # Resizing the uint8 image before it becomes a tensor keeps the work proportional to the
         # network's size rather than the photo's.
-        # Contiguous because from_numpy rejects negative strides, e.g. of an OpenCV BGR image
-        # flipped with [..., ::-1] that is already at the network's size.
-        small = np.ascontiguousarray(_resize(rgb, net_w, net_h))
-        tensor = torch.from_numpy(small).to(self.device).permute(2, 0, 1)[None]
-        tensor = (tensor.float() / 127.5 - 1.0).contiguous()
+        small = _resize(rgb, net_w, net_h)
+        x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
+        x /= 127.5
+        x -= 1.0
         preprocessed = time.perf_counter()
-        alpha = self.network(tensor)[0, 0]
+        alpha = self.network(x)[0, 0]
         forwarded = time.perf_counter()
-        matte = (alpha * 255.0).round_().to(torch.uint8).cpu().numpy()
+        matte = np.rint(alpha * 255.0).astype(np.uint8)
         result = MattingResult(image=rgb, matte=_resize(matte, width, height))
         if timings is not None:
             timings["preprocess"] = preprocessed - start

@@ -12,8 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checkpoint import CheckpointError, load_weights, read_state_dict
-from .network import MODNet
+from .errors import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def download_weights(url: str, destination: str | os.PathLike[str], timeout: flo
     try:
         with os.fdopen(fd, "wb") as out:
             _fetch(url, out, timeout)
-        load_weights(MODNet(), read_state_dict(tmp), url)
+        _check_loads(tmp, url)
         os.replace(tmp, destination)
     # http.client.HTTPException: e.g. IncompleteRead when a chunked response is cut short.
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
@@ -100,6 +99,14 @@ def download_weights(url: str, destination: str | os.PathLike[str], timeout: flo
         tmp.unlink(missing_ok=True)
     logger.info("MODNet weights saved to %s", destination)
     return destination
+
+
+def _check_loads(path: Path, source: str) -> None:
+    # PyTorch is imported here, not at the top: inference from a cached ONNX export needs none.
+    from .checkpoint import load_weights, read_state_dict
+    from .network import MODNet
+
+    load_weights(MODNet(), read_state_dict(path), source)
 
 
 def _fetch(url: str, out, timeout: float, chunk_size: int = 1 << 20) -> None:

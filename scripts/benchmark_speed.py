@@ -39,8 +39,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from plugin_env import REPO, TASK_NAME, import_workflow
@@ -163,33 +161,26 @@ def onnx_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "modnet-benchmark"
 
 
-def authors_runner(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+def authors_runner(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     """ONNX Runtime on the authors' export, default session options, the plugin's calling
-    convention (torch in, torch out)."""
+    convention (NumPy in, NumPy out)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        (alpha,) = session.run(None, {"input": x.contiguous().numpy()})
-        return torch.from_numpy(alpha)
+    def run(x: np.ndarray) -> np.ndarray:
+        return session.run(None, {"input": x})[0]
 
     return run
 
 
-def network_runners(shared: Path) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+def network_runners(shared: Path) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     from infer_modnet_portrait_matting.modnet import fold_batch_norms, load_checkpoint
     from infer_modnet_portrait_matting.modnet.backends import TorchRunner, create_runner
 
     weights = shared / "models" / WEIGHTS_NAME
-    cpu = torch.device("cpu")
-    default = create_runner(
-        "onnxruntime",
-        fold_batch_norms(load_checkpoint(weights)),
-        weights,
-        cpu,
-        onnx_cache_dir(),
-    )
+    cpu = "cpu"
+    default = create_runner("onnxruntime", weights, cpu, onnx_cache_dir())
     return {
         "torch": TorchRunner(fold_batch_norms(load_checkpoint(weights)), cpu),
         "torch (unfolded)": TorchRunner(load_checkpoint(weights), cpu),
@@ -198,17 +189,16 @@ def network_runners(shared: Path) -> dict[str, Callable[[torch.Tensor], torch.Te
     }
 
 
-def network_input(photo: Path) -> torch.Tensor:
+def network_input(photo: Path) -> np.ndarray:
     rgb = read_photo(photo, NETWORK_SIDE, NETWORK_SIDE)
-    return (torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 127.5 - 1.0).contiguous()
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) / 127.5 - 1.0
 
 
 def network_table(shared: Path, photo: Path, repeats: int) -> None:
     runners = network_runners(shared)
     x = network_input(photo)
-    with torch.inference_mode():
-        reference = runners["torch"](x)
-        errors = {name: float((run(x) - reference).abs().max()) for name, run in runners.items()}
+    reference = runners["torch"](x)
+    errors = {name: float(np.abs(run(x) - reference).max()) for name, run in runners.items()}
     cases = {name: (lambda run=run: run(x)) for name, run in runners.items()}
     times = interleave(cases, warmup=2, repeats=repeats)
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -249,8 +239,10 @@ def old_network_size(h: int, w: int) -> tuple[int, int]:
     return rh - rh % 32, rw - rw % 32
 
 
-def old_recipe(image: np.ndarray, model: torch.nn.Module) -> np.ndarray:
+def old_recipe(image: np.ndarray, model: Any) -> np.ndarray:
     """The original plugin's pipeline on an RGB uint8 image, returning its RGBA cutout."""
+    import torch
+    import torch.nn.functional as F
     from torchvision import transforms
 
     transform = transforms.Compose(
@@ -348,7 +340,7 @@ def child_big(shared: Path, photo: Path) -> dict[str, Any]:
 
 
 def child_baseline(shared: Path) -> dict[str, Any]:
-    """Only imports torch and Ikomia and loads the session as the task does."""
+    """Only imports Ikomia and loads the session as the task does."""
     setup_workflow(shared)
     from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
         WEIGHTS_FOLDER,
@@ -366,8 +358,6 @@ def child_baseline(shared: Path) -> dict[str, Any]:
 
 def run_child(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", kind, "--shared", str(args.shared)]
-    if args.threads:
-        command += ["--threads", str(args.threads)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -434,6 +424,7 @@ def parse_args() -> argparse.Namespace:
 
 def print_header(args: argparse.Namespace, photo: Path) -> None:
     import onnxruntime
+    import torch
 
     print("# MODNet plugin speed benchmark (CPU)\n")
     print(
@@ -446,6 +437,8 @@ def print_header(args: argparse.Namespace, photo: Path) -> None:
 def main() -> None:
     args = parse_args()
     if args.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
     photo = args.shared / "data" / "ppm100-dev" / "image" / PHOTO_NAME
     if args.child == "big":

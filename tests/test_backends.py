@@ -17,10 +17,10 @@ from modnet.backends import EXPORT_TOLERANCE, check_backend, export_path, resolv
 from modnet.layers import IBNorm
 
 
-def network_input(rgb: np.ndarray, input_size: int = 512) -> torch.Tensor:
+def network_input(rgb: np.ndarray, input_size: int = 512) -> np.ndarray:
     height, width = network_size(*rgb.shape[:2], input_size)
     small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(small).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32) / 127.5 - 1
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_folding_keeps_the_alpha(reference, checkpoint: Path, sample_rgb: np.nda
     folded = fold_batch_norms(load_checkpoint(checkpoint))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
     assert all(isinstance(m.bnorm, nn.Identity) for m in folded.modules() if isinstance(m, IBNorm))
-    x = network_input(sample_rgb)
+    x = torch.from_numpy(network_input(sample_rgb))
     with torch.inference_mode():
         assert (folded(x) - reference(x)).abs().max() < EXPORT_TOLERANCE
 
@@ -63,8 +63,8 @@ def test_each_backend_reproduces_the_reference_alpha(
     for _, rgb, _ in ppm100_pairs:
         x = network_input(rgb)
         with torch.inference_mode():
-            expected = reference(x)
-        assert (session.network(x) - expected).abs().max() < EXPORT_TOLERANCE
+            expected = reference(torch.from_numpy(x)).numpy()
+        assert np.abs(session.network(x) - expected).max() < EXPORT_TOLERANCE
 
 
 def test_backends_give_the_same_matte(
@@ -80,9 +80,9 @@ def test_backends_give_the_same_matte(
 
 
 def test_auto_is_onnxruntime_on_cpu_and_torch_on_gpu() -> None:
-    assert resolve_backend("auto", torch.device("cpu")) == "onnxruntime"
-    assert resolve_backend("auto", torch.device("cuda")) == "torch"
-    assert resolve_backend("torch", torch.device("cpu")) == "torch"
+    assert resolve_backend("auto", "cpu") == "onnxruntime"
+    assert resolve_backend("auto", "cuda") == "torch"
+    assert resolve_backend("torch", "cpu") == "torch"
 
 
 def test_unknown_backend_is_refused_by_name() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import SAMPLE
+from conftest import REPO, SAMPLE
+from modnet import cuda_available
 
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {
@@ -131,14 +135,13 @@ def test_model_loaded_once_and_reloaded_for_new_weights(
 
 
 def test_cuda_without_gpu_warns_and_uses_cpu(workflow, task, sample_rgb, caplog) -> None:
-    torch = pytest.importorskip("torch")
-    if torch.cuda.is_available():
+    if cuda_available():
         pytest.skip("this check is for machines without a usable GPU")
     task.set_parameters({"cuda": "True"})
     with caplog.at_level(logging.WARNING):
         workflow.run_on(array=sample_rgb)
     assert any("cuda" in record.getMessage() for record in caplog.records)
-    assert task._session.device.type == "cpu"
+    assert task._session.device == "cpu"
     assert task.get_output(1).get_image().shape == sample_rgb.shape[:2]
 
 
@@ -192,3 +195,51 @@ def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None
     assert task._session.backend == "torch"
     difference = np.abs(task.get_output(1).get_image().astype(int) - onnx_matte)
     assert difference.max() <= 1
+
+
+LIGHT_RUN = """
+import json, sys
+from pathlib import Path
+
+import cv2
+from plugin_env import import_workflow
+
+home, cache, checkpoint, image = sys.argv[1:]
+workflow = import_workflow(Path(home))()
+task = workflow.add_task(name="infer_modnet_portrait_matting", public_hub=False, auto_connect=True)
+sys.modules[type(task).__module__].WEIGHTS_FOLDER = Path(cache)
+task.set_parameters({"model_weight_file": checkpoint})
+workflow.run_on(array=cv2.imread(image)[..., ::-1].copy())
+print(json.dumps({
+    "torch_imported": "torch" in sys.modules,
+    "backend": task._session.backend,
+    "matte_shape": list(task.get_output(1).get_image().shape),
+}))
+"""
+
+
+def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_path: Path) -> None:
+    # import torch alone takes ~700 MB of resident memory: the CPU path must not need it once
+    # the export is cached.
+    from modnet import MattingSession
+
+    cache = tmp_path / "cache"
+    MattingSession(checkpoint, cache_dir=cache)  # builds the export, as a first run does
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LIGHT_RUN,
+            str(tmp_path / "home"),
+            str(cache),
+            str(checkpoint),
+            str(SAMPLE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts")])},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"torch_imported": False, "backend": "onnxruntime", "matte_shape": [512, 512]}

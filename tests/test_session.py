@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 from collections.abc import Callable
 
 import cv2
@@ -16,6 +17,7 @@ from modnet import (
     MattingSession,
     check_input_size,
     check_threshold,
+    devices,
     network_size,
     select_device,
 )
@@ -263,12 +265,12 @@ def test_check_threshold_rejects(value: object) -> None:
 
 
 def test_select_device_cuda_without_gpu_warns_and_uses_cpu(monkeypatch, caplog) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "cuda_available", lambda: False)
 
     with caplog.at_level(logging.WARNING):
         device = select_device(True)
 
-    assert device == torch.device("cpu")
+    assert device == "cpu"
     assert any(
         record.levelno == logging.WARNING and "cuda" in record.getMessage().lower()
         for record in caplog.records
@@ -276,16 +278,30 @@ def test_select_device_cuda_without_gpu_warns_and_uses_cpu(monkeypatch, caplog) 
 
 
 def test_select_device_cpu_when_not_asked(monkeypatch, caplog) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(devices, "cuda_available", lambda: True)
 
     with caplog.at_level(logging.WARNING):
         device = select_device(False)
 
-    assert device == torch.device("cpu")
+    assert device == "cpu"
     assert not caplog.records
 
 
 def test_select_device_cuda_when_available(monkeypatch) -> None:
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(devices, "cuda_available", lambda: True)
 
-    assert select_device(True) == torch.device("cuda")
+    assert select_device(True) == "cuda"
+
+
+def test_cuda_available_without_driver_does_not_import_torch(monkeypatch) -> None:
+    monkeypatch.setattr(devices, "_nvidia_driver_present", lambda: False)
+    monkeypatch.setitem(sys.modules, "torch", None)  # any import of torch would now fail
+    assert devices.cuda_available() is False
+
+
+def test_cuda_available_asks_torch_when_a_driver_is_present(monkeypatch) -> None:
+    monkeypatch.setattr(devices, "_nvidia_driver_present", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.cuda_available() is True
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert devices.cuda_available() is False
