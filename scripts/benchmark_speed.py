@@ -263,23 +263,30 @@ def old_recipe(image: np.ndarray, model: Any) -> np.ndarray:
     return cv2.merge((image, alpha))
 
 
+def interleave_with_stages(
+    task, cases: dict[str, Callable[[], object]], staged: str, warmup: int, repeats: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """``interleave``, also collecting the task's stage timings of each timed ``staged`` run."""
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+
+    def record(name: str) -> None:
+        if name == staged:
+            for stage in STAGES:
+                stages[stage].append(task.timings[stage])
+
+    return interleave(cases, warmup=warmup, repeats=repeats, after=record), stages
+
+
 def e2e_table(workflow, task, shared: Path, photo: Path, repeats: int) -> None:
     from infer_modnet_portrait_matting.modnet import load_checkpoint
 
     image = read_photo(photo, *E2E_SIZE)
     old_model = load_checkpoint(shared / "models" / WEIGHTS_NAME).eval()
-    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-
-    def record(name: str) -> None:
-        if name == "new":
-            for stage in STAGES:
-                stages[stage].append(task.timings[stage])
-
     cases = {
         "new": lambda: workflow.run_on(array=image),
         "old": lambda: old_recipe(image, old_model),
     }
-    times = interleave(cases, warmup=2, repeats=repeats, after=record)
+    times, stages = interleave_with_stages(task, cases, "new", warmup=2, repeats=repeats)
     total, old = statistics.median(times["new"]), statistics.median(times["old"])
     forward = statistics.median(stages["forward"])
     new_matte = task.get_output(1).get_image().astype(np.float32)
@@ -318,18 +325,11 @@ def child_big(shared: Path, photo: Path) -> dict[str, Any]:
     """6000x4000 and 1920x1280 through the Workflow, interleaved; peak RSS at the end."""
     workflow, task = setup_workflow(shared)
     big, small = read_photo(photo, *BIG_SIZE), read_photo(photo, *E2E_SIZE)
-    big_stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
-
-    def record(name: str) -> None:
-        if name == "big":
-            for stage in STAGES:
-                big_stages[stage].append(task.timings[stage])
-
     cases = {
         "big": lambda: workflow.run_on(array=big),
         "small": lambda: workflow.run_on(array=small),
     }
-    times = interleave(cases, warmup=1, repeats=BIG_REPEATS, after=record)
+    times, big_stages = interleave_with_stages(task, cases, "big", warmup=1, repeats=BIG_REPEATS)
     return {
         "big": times["big"],
         "small": times["small"],
