@@ -174,12 +174,15 @@ def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunne
 
 def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | None) -> Runner:
     """The runner for ``backend``. ``onnxruntime`` caches its export in ``cache_dir`` (default:
-    ``$XDG_CACHE_HOME/modnet``); where it cannot, ``auto`` falls back to PyTorch."""
+    ``$XDG_CACHE_HOME/modnet``); where the export cannot be made or written (no ``onnx``
+    package, read-only folder...), ``auto`` falls back to PyTorch with a warning."""
     if resolve_backend(backend, device) == "onnxruntime":
         try:
             return onnx_runner(weights, device, cache_dir or default_cache_dir())
-        except OSError as error:
+        # OSError: the cache cannot be written; RuntimeError and ImportError: the exporter
+        # is missing or failed, or the export does not reproduce PyTorch.
+        except (OSError, RuntimeError, ImportError) as error:
             if backend != "auto":
                 raise
-            logger.warning("cannot cache the ONNX export (%s): using PyTorch", error)
+            logger.warning("no ONNX Runtime export (%s): using PyTorch", error)
     return TorchRunner(load_model(weights), device)

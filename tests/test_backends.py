@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
@@ -142,3 +143,16 @@ def test_predict_reports_stage_timings(session, sample_rgb: np.ndarray) -> None:
     assert set(timings) == {"preprocess", "forward", "postprocess"}
     assert all(t > 0 for t in timings.values())
     assert timings["forward"] > timings["preprocess"]
+
+
+def test_auto_falls_back_to_torch_without_the_exporter(
+    weights_copy: Path, cache: Path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the onnx package were not installed
+    with caplog.at_level(logging.WARNING):
+        session = MattingSession(weights_copy, backend="auto", cache_dir=cache)
+    assert session.backend == "torch"
+    assert any("using PyTorch" in r.getMessage() for r in caplog.records)
+    with pytest.raises(RuntimeError):
+        MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    assert not cache.exists() or not any(cache.iterdir()), "a failed export left files"
