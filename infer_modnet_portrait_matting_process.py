@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ikomia import core, dataprocess, utils
 
@@ -14,6 +16,7 @@ from infer_modnet_portrait_matting.modnet import (
     MattingSession,
     check_backend,
     check_input_size,
+    check_model_weight_file,
     check_threshold,
     cuda_available,
     resolve_weights,
@@ -23,27 +26,18 @@ from infer_modnet_portrait_matting.modnet import (
 WEIGHTS_FOLDER = Path(__file__).resolve().parent / "weights"
 CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
+T = TypeVar("T")
 
 
-def _parse_int(name: str, text: str) -> int:
+def _parse(name: str, text: str, convert: Callable[[str], T], expected: str) -> T:
     try:
-        return int(text)
+        return convert(text)
     except ValueError:
-        raise ValueError(f"{name}: expected an integer, got '{text}'") from None
+        raise ValueError(f"{name}: expected {expected}, got '{text}'") from None
 
 
-def _parse_float(name: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{name}: expected a number, got '{text}'") from None
-
-
-def _parse_bool(name: str, text: str) -> bool:
-    try:
-        return bool(utils.strtobool(text))
-    except ValueError:
-        raise ValueError(f"{name}: expected True or False, got '{text}'") from None
+def _strtobool(text: str) -> bool:
+    return bool(utils.strtobool(text))
 
 
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
@@ -59,20 +53,22 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
 
     def set_values(self, params: dict[str, str]) -> None:
         # Ikomia may pass only the values that changed; validate all before assigning any.
+        get = params.get
         input_size = check_input_size(
-            _parse_int("input_size", params.get("input_size", str(self.input_size)))
+            _parse("input_size", get("input_size", str(self.input_size)), int, "an integer")
         )
-        cuda = _parse_bool("cuda", params.get("cuda", str(self.cuda)))
+        cuda = _parse("cuda", get("cuda", str(self.cuda)), _strtobool, "True or False")
         threshold = check_threshold(
-            _parse_float("threshold", params.get("threshold", str(self.threshold)))
+            _parse("threshold", get("threshold", str(self.threshold)), float, "a number")
         )
-        backend = check_backend(params.get("backend", self.backend))
-        weight_file = params.get("model_weight_file", self.model_weight_file).strip()
-        if weight_file and not Path(weight_file).expanduser().is_file():
-            raise ValueError(
-                f"model_weight_file: no file at '{weight_file}'; give the path of a MODNet "
-                ".ckpt checkpoint, or leave it empty to use the default weights"
-            )
+        backend = check_backend(get("backend", self.backend))
+        weight_file = get("model_weight_file", self.model_weight_file).strip()
+        if weight_file:
+            try:
+                check_model_weight_file(weight_file)
+            except FileNotFoundError as error:
+                # Ikomia and the widget report a bad parameter value as a ValueError.
+                raise ValueError(str(error)) from None
         self.input_size, self.cuda = input_size, cuda
         self.threshold, self.model_weight_file = threshold, weight_file
         self.backend = backend

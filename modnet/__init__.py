@@ -22,7 +22,14 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
-    "weights": ("PHOTOGRAPHIC", "Weights", "WeightsError", "download_weights", "resolve_weights"),
+    "weights": (
+        "PHOTOGRAPHIC",
+        "Weights",
+        "WeightsError",
+        "check_model_weight_file",
+        "download_weights",
+        "resolve_weights",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

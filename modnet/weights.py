@@ -46,6 +46,17 @@ class WeightsError(RuntimeError):
     """The weights could not be found or fetched."""
 
 
+def check_model_weight_file(model_weight_file: str | os.PathLike[str]) -> Path:
+    """The path of an explicitly chosen checkpoint, which must be an existing file."""
+    path = Path(model_weight_file).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model_weight_file: no file at '{path}'; give the path of a MODNet .ckpt "
+            "checkpoint, or leave it empty to use the default weights"
+        )
+    return path
+
+
 def resolve_weights(
     model_weight_file: str | os.PathLike[str],
     folder: str | os.PathLike[str],
@@ -58,13 +69,7 @@ def resolve_weights(
     download from ``hub_url`` into ``folder``.
     """
     if str(model_weight_file):
-        path = Path(model_weight_file).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"model_weight_file: no file at '{path}'; give the path of a MODNet .ckpt "
-                "checkpoint, or leave it empty to use the default weights"
-            )
-        return path
+        return check_model_weight_file(model_weight_file)
     local = Path(folder) / weights.filename
     if local.is_file():
         return local
