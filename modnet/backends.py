@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 # Bump when the exported graph changes, so that cached exports are rebuilt.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
 # The ONNX export must reproduce the PyTorch alpha to this max abs difference.
 EXPORT_TOLERANCE = 1e-4
 

@@ -61,16 +61,16 @@ class HRBranch(nn.Module):
         super().__init__()
         hr = hr_channels
         self.tohr_enc2x = Conv2dIBNormRelu(ENC_CHANNELS[0], hr, 1)
-        self.conv_enc2x = Conv2dIBNormRelu(hr + 3, hr, 3, stride=2, padding=1)
+        self.conv_enc2x = Conv2dIBNormRelu((3, hr), hr, 3, stride=2, padding=1)
         self.tohr_enc4x = Conv2dIBNormRelu(ENC_CHANNELS[1], hr, 1)
-        self.conv_enc4x = Conv2dIBNormRelu(2 * hr, 2 * hr, 3, padding=1)
+        self.conv_enc4x = Conv2dIBNormRelu((hr, hr), 2 * hr, 3, padding=1)
         self.conv_hr4x = nn.Sequential(
-            Conv2dIBNormRelu(3 * hr + 3, 2 * hr, 3, padding=1),
+            Conv2dIBNormRelu((2 * hr, hr, 3), 2 * hr, 3, padding=1),
             Conv2dIBNormRelu(2 * hr, 2 * hr, 3, padding=1),
             Conv2dIBNormRelu(2 * hr, hr, 3, padding=1),
         )
         self.conv_hr2x = nn.Sequential(
-            Conv2dIBNormRelu(2 * hr, 2 * hr, 3, padding=1),
+            Conv2dIBNormRelu((hr, hr), 2 * hr, 3, padding=1),
             Conv2dIBNormRelu(2 * hr, hr, 3, padding=1),
             Conv2dIBNormRelu(hr, hr, 3, padding=1),
             Conv2dIBNormRelu(hr, hr, 3, padding=1),
@@ -82,10 +82,10 @@ class HRBranch(nn.Module):
         img2x = _downsample(img, 2)
         img4x = _downsample(img, 4)
         enc2x = self.tohr_enc2x(enc2x)
-        hr4x = self.conv_enc2x(torch.cat((img2x, enc2x), dim=1))
-        hr4x = self.conv_enc4x(torch.cat((hr4x, self.tohr_enc4x(enc4x)), dim=1))
-        hr4x = self.conv_hr4x(torch.cat((hr4x, _upsample2x(lr8x), img4x), dim=1))
-        return self.conv_hr2x(torch.cat((_upsample2x(hr4x), enc2x), dim=1))
+        hr4x = self.conv_enc2x((img2x, enc2x))
+        hr4x = self.conv_enc4x((hr4x, self.tohr_enc4x(enc4x)))
+        hr4x = self.conv_hr4x((hr4x, _upsample2x(lr8x), img4x))
+        return self.conv_hr2x((_upsample2x(hr4x), enc2x))
 
 
 class FusionBranch(nn.Module):
@@ -95,16 +95,16 @@ class FusionBranch(nn.Module):
         super().__init__()
         hr = hr_channels
         self.conv_lr4x = Conv2dIBNormRelu(ENC_CHANNELS[2], hr, 5, padding=2)
-        self.conv_f2x = Conv2dIBNormRelu(2 * hr, hr, 3, padding=1)
+        self.conv_f2x = Conv2dIBNormRelu((hr, hr), hr, 3, padding=1)
         self.conv_f = nn.Sequential(
-            Conv2dIBNormRelu(hr + 3, hr // 2, 3, padding=1),
+            Conv2dIBNormRelu((hr, 3), hr // 2, 3, padding=1),
             Conv2dIBNormRelu(hr // 2, 1, 1, with_ibn=False, with_relu=False),
         )
 
     def forward(self, img: torch.Tensor, lr8x: torch.Tensor, hr2x: torch.Tensor) -> torch.Tensor:
         lr2x = _upsample2x(self.conv_lr4x(_upsample2x(lr8x)))
-        f2x = self.conv_f2x(torch.cat((lr2x, hr2x), dim=1))
-        return torch.sigmoid(self.conv_f(torch.cat((_upsample2x(f2x), img), dim=1)))
+        f2x = self.conv_f2x((lr2x, hr2x))
+        return torch.sigmoid(self.conv_f((_upsample2x(f2x), img)))
 
 
 class MODNet(nn.Module):

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from modnet import CheckpointError, MODNet, convert_state_dict, load_checkpoint
+from modnet.layers import ConcatConv2d
 
 StateDict = dict[str, torch.Tensor]
 
@@ -81,6 +82,22 @@ def test_batch_of_two_equals_single_runs(model, sample_rgb: np.ndarray, ppm100_p
     assert np.abs(singles[0] - singles[1]).max() > 0.1, "the two images must differ"
     for in_batch, single in zip(batch, singles, strict=True):
         assert np.abs(in_batch - single).max() < 1e-5
+
+
+@pytest.mark.parametrize(("splits", "stride", "padding"), [((32, 3), 1, 1), ((3, 16, 8), 2, 1)])
+def test_concat_conv_equals_conv_of_the_concatenation(splits, stride, padding) -> None:
+    torch.manual_seed(0)
+    concat_conv = ConcatConv2d(splits, 16, 3, stride=stride, padding=padding)
+    conv = torch.nn.Conv2d(sum(splits), 16, 3, stride=stride, padding=padding)
+    conv.load_state_dict(concat_conv.state_dict())
+    inputs = [torch.randn(2, channels, 20, 24) for channels in splits]
+
+    with torch.inference_mode():
+        expected = conv(torch.cat(inputs, dim=1))
+        output = concat_conv(inputs)
+
+    assert output.shape == expected.shape
+    assert (output - expected).abs().max() < 1e-5
 
 
 # --- convert_state_dict ------------------------------------------------------------------------
