@@ -2,7 +2,8 @@
 
 A runner takes the N x 3 x H x W float32 input in [-1, 1] and returns the N x 1 x H x W alpha,
 both NumPy arrays, so the pipeline around it does not depend on the runtime. The ONNX Runtime
-path imports PyTorch only to build the export the first time.
+path imports PyTorch only to build the export the first time. The PyTorch runner lives in
+``torch_runner.py``.
 """
 
 from __future__ import annotations
@@ -61,22 +62,6 @@ def load_model(weights: Path) -> MODNet:
     return fold_batch_norms(load_checkpoint(weights))
 
 
-class TorchRunner:
-    name = "torch"
-
-    def __init__(self, model: MODNet, device: str) -> None:
-        import torch
-
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(x).to(self.device)).cpu().numpy()
-
-
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
@@ -126,6 +111,8 @@ def export_onnx(model: MODNet, path: str | Path) -> Path:
 
 def export_error(model: MODNet, runner: Runner) -> float:
     """Max abs difference between ``runner`` and PyTorch's ``model`` on a fixed input."""
+    from .torch_runner import TorchRunner
+
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 96, 128)).astype(np.float32)
     return float(np.abs(runner(x) - TorchRunner(model, "cpu")(x)).max())
 
@@ -185,4 +172,6 @@ def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | No
             if backend != "auto":
                 raise
             logger.warning("no ONNX Runtime export (%s): using PyTorch", error)
+    from .torch_runner import TorchRunner
+
     return TorchRunner(load_model(weights), device)

@@ -62,7 +62,8 @@ class MattingSession:
 
     ``backend``: ``torch``, ``onnxruntime`` (an export of the same weights, cached in
     ``cache_dir`` and checked against PyTorch) or ``auto`` (ONNX Runtime on the CPU, PyTorch on
-    a GPU).
+    a GPU). With PyTorch on a GPU the whole pipeline runs there, in IEEE float32 (see
+    :mod:`modnet.torch_runner`).
     """
 
     def __init__(
@@ -78,6 +79,8 @@ class MattingSession:
         cache = Path(cache_dir) if cache_dir is not None else None
         self.network = create_runner(backend, self.weights, self.device, cache)
         self.backend: str = self.network.name
+        # On a GPU, PyTorch resizes and normalises too, so tensors stay on the device.
+        self.on_device = self.backend == "torch" and self.device != "cpu"
 
     def predict(
         self,
@@ -93,24 +96,37 @@ class MattingSession:
         start = time.perf_counter()
         check_input_size(input_size)
         rgb = to_rgb_uint8(image)
+        size = network_size(*rgb.shape[:2], input_size)
+        prepared = time.perf_counter()
+        pipeline = self.network.matte if self.on_device else self._host_matte
+        matte = pipeline(rgb, size, timings)
+        if timings is not None:
+            # Validation and colour conversion count as preprocessing.
+            timings["preprocess"] += prepared - start
+        return MattingResult(image=rgb, matte=matte)
+
+    def _host_matte(
+        self, rgb: np.ndarray, size: tuple[int, int], timings: dict[str, float] | None
+    ) -> np.ndarray:
+        start = time.perf_counter()
         height, width = rgb.shape[:2]
-        net_h, net_w = network_size(height, width, input_size)
-        # Resizing the uint8 image before it becomes a tensor keeps the work proportional to the
-        # network's size rather than the photo's.
-        small = _resize(rgb, net_w, net_h)
+        # Shrinking the uint8 image before it becomes a tensor keeps the work proportional to the
+        # network's size rather than the photo's. A photo smaller than that is enlarged in float:
+        # OpenCV's uint8 bilinear rounds to 11-bit weights that the GPU path cannot reproduce.
+        shrinking = size[0] * size[1] < height * width
+        small = _resize(rgb if shrinking else rgb.astype(np.float32), size[1], size[0])
         x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
         x /= 127.5
         x -= 1.0
         preprocessed = time.perf_counter()
         alpha = self.network(x)[0, 0]
         forwarded = time.perf_counter()
-        matte = np.rint(alpha * 255.0).astype(np.uint8)
-        result = MattingResult(image=rgb, matte=_resize(matte, width, height))
+        matte = _resize(np.rint(alpha * 255.0).astype(np.uint8), width, height)
         if timings is not None:
             timings["preprocess"] = preprocessed - start
             timings["forward"] = forwarded - preprocessed
             timings["postprocess"] = time.perf_counter() - forwarded
-        return result
+        return matte
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -176,7 +176,8 @@ def authors_runner(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 def network_runners(shared: Path) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     from infer_modnet_portrait_matting.modnet import fold_batch_norms, load_checkpoint
-    from infer_modnet_portrait_matting.modnet.backends import TorchRunner, create_runner
+    from infer_modnet_portrait_matting.modnet.backends import create_runner
+    from infer_modnet_portrait_matting.modnet.torch_runner import TorchRunner
 
     weights = shared / "models" / WEIGHTS_NAME
     cpu = "cpu"

@@ -1,0 +1,132 @@
+"""The PyTorch pipeline that runs on a GPU, checked on the CPU against the CPU pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from modnet import MattingSession, network_size
+from modnet.backends import load_model
+from modnet.torch_runner import TorchRunner, area_weights, ieee_float32, resize
+
+SMALL_INPUT = 256
+
+
+def quarter(rgb: np.ndarray) -> np.ndarray:
+    return cv2.resize(rgb, (rgb.shape[1] // 4, rgb.shape[0] // 4), interpolation=cv2.INTER_AREA)
+
+
+def grey_levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a.astype(np.int16) - b.astype(np.int16))
+
+
+@pytest.fixture(scope="module")
+def runner(checkpoint: Path) -> TorchRunner:
+    return TorchRunner(load_model(checkpoint), "cpu")
+
+
+@pytest.fixture(scope="module")
+def host_session(checkpoint: Path) -> MattingSession:
+    return MattingSession(checkpoint, backend="torch")
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ((100, 150), (50, 75)),
+        ((1000, 1500), (352, 544)),
+        ((97, 61), (32, 32)),
+        ((640, 64), (512, 64)),
+    ],
+)
+def test_resize_shrinks_like_opencv_inter_area(source, target) -> None:
+    rgb = np.random.default_rng(0).integers(0, 256, (*source, 3), dtype=np.uint8)
+    expected = cv2.resize(rgb, target[::-1], interpolation=cv2.INTER_AREA)
+
+    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+    shrunk = resize(image, target).add_(0.5).floor_()[0].permute(1, 2, 0).numpy()
+
+    assert shrunk.shape == expected.shape
+    # Float32 sums can land a hair off an exact .5 where OpenCV's rounding goes the other way.
+    off = grey_levels(shrunk.astype(np.uint8), expected)
+    assert off.max() <= 1
+    assert np.count_nonzero(off) <= 1e-4 * off.size
+
+
+def test_area_weights_average_each_output_pixel() -> None:
+    weights = area_weights(10, 4, torch.device("cpu"))
+
+    assert weights.shape == (4, 10)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(4))
+    # Output pixel 0 covers source [0, 2.5): pixels 0 and 1 whole, half of pixel 2.
+    assert torch.allclose(weights[0, :4], torch.tensor([0.4, 0.4, 0.2, 0.0]))
+
+
+def test_resize_enlarges_like_opencv_float_bilinear() -> None:
+    rgb = np.random.default_rng(1).uniform(0, 255, (40, 30, 3)).astype(np.float32)
+    expected = cv2.resize(rgb, (64, 96), interpolation=cv2.INTER_LINEAR)
+
+    image = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    enlarged = resize(image, (96, 64))[0].permute(1, 2, 0).numpy()
+
+    assert np.abs(enlarged - expected).max() < 1e-3
+
+
+@pytest.mark.parametrize("input_size", [SMALL_INPUT, 512])
+def test_device_pipeline_gives_the_cpu_pipeline_matte(
+    runner, host_session, ppm100_pairs, input_size: int
+) -> None:
+    # Quarter-size photos: 512 enlarges them before the network, 256 shrinks them.
+    for _, rgb, _ in ppm100_pairs[:2]:
+        photo = quarter(rgb)
+        expected = host_session.predict(photo, input_size).matte
+
+        matte = runner.matte(photo, network_size(*photo.shape[:2], input_size))
+
+        assert matte.shape == expected.shape and matte.dtype == np.uint8
+        assert grey_levels(matte, expected).max() <= 1
+
+
+def test_session_on_device_runs_the_device_pipeline(host_session, ppm100_pairs) -> None:
+    photo = quarter(ppm100_pairs[0][1])
+    expected = host_session.predict(photo, SMALL_INPUT).matte
+    timings: dict[str, float] = {}
+
+    host_session.on_device = True  # what a session on a GPU sets
+    try:
+        matte = host_session.predict(photo, SMALL_INPUT, timings=timings).matte
+    finally:
+        host_session.on_device = False
+
+    assert grey_levels(matte, expected).max() <= 1
+    assert set(timings) == {"preprocess", "forward", "postprocess"}
+    assert all(seconds >= 0 for seconds in timings.values())
+
+
+def test_half_semantic_branch_keeps_the_matte(checkpoint: Path, runner, ppm100_pairs) -> None:
+    half = TorchRunner(load_model(checkpoint), "cpu", half=True)
+    photo = quarter(ppm100_pairs[1][1])
+    size = network_size(*photo.shape[:2], SMALL_INPUT)
+
+    change = grey_levels(half.matte(photo, size), runner.matte(photo, size))
+
+    # With the CPU's float16 kernels, six dev photos at 256 and 512 moved by at most 3 levels.
+    assert change.max() <= 3
+    assert change.mean() < 0.01
+
+
+def test_ieee_float32_turns_tf32_off_for_cuda_only_and_restores_it() -> None:
+    cudnn = torch.backends.cudnn
+    before = cudnn.allow_tf32
+
+    with ieee_float32(torch.device("cpu")):
+        assert cudnn.allow_tf32 == before
+    with pytest.raises(KeyError), ieee_float32(torch.device("cuda")):
+        assert cudnn.allow_tf32 is False
+        raise KeyError
+
+    assert cudnn.allow_tf32 == before
