@@ -35,9 +35,8 @@ class ConcatConv2d(nn.Conv2d):
     A convolution is linear in its input channels, so ``conv(cat(a, b))`` equals
     ``conv_a(a) + conv_b(b)`` with the weights split along their input channels. Skipping the
     concatenation saves a copy of full-resolution feature maps, and each part keeps a channel
-    count that CPU kernels block well (32 + 3 channels do not; 32 and 3 do). It is about 8% of
-    the network's CPU time. The weights keep the shape of the single convolution, so
-    checkpoints load unchanged.
+    count that CPU kernels block well (32 + 3 channels do not; 32 and 3 do). The weights keep
+    the shape of the single convolution, so checkpoints load unchanged.
     """
 
     def __init__(
