@@ -49,6 +49,12 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     )
 
 
+def shrinks(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether resizing (height, width) ``source`` to ``target`` loses pixels: such resizes
+    average areas, the others interpolate bilinearly."""
+    return target[0] * target[1] < source[0] * source[1]
+
+
 def network_size(height: int, width: int, input_size: int) -> tuple[int, int]:
     """(height, width) fed to the network: short side scaled to ``input_size``, each side then
     floored to a multiple of 32 and never below 32 (the MODNet paper's evaluation protocol)."""

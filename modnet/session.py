@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from .backends import check_backend, create_runner
-from .image import STRIDE, network_size, to_rgb_uint8
+from .image import STRIDE, network_size, shrinks, to_rgb_uint8
 
 DEFAULT_INPUT_SIZE = 512
 DEFAULT_THRESHOLD = 0.5
@@ -113,8 +113,8 @@ class MattingSession:
         # Shrinking the uint8 image before it becomes a tensor keeps the work proportional to the
         # network's size rather than the photo's. A photo smaller than that is enlarged in float:
         # OpenCV's uint8 bilinear rounds to 11-bit weights that the GPU path cannot reproduce.
-        shrinking = size[0] * size[1] < height * width
-        small = _resize(rgb if shrinking else rgb.astype(np.float32), size[1], size[0])
+        source = rgb if shrinks(rgb.shape, size) else rgb.astype(np.float32)
+        small = _resize(source, size[1], size[0])
         x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
         x /= 127.5
         x -= 1.0
@@ -132,6 +132,5 @@ class MattingSession:
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    shrinking = width * height < image.shape[0] * image.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if shrinks(image.shape, (height, width)) else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interpolation)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .image import shrinks
 from .network import MODNet
 
 
@@ -91,7 +93,7 @@ class TorchRunner:
         with torch.inference_mode():
             image = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float()
             x = resize(image, size)
-            if x.shape[-2] * x.shape[-1] < image.shape[-2] * image.shape[-1]:
+            if shrinks(rgb.shape, size):
                 x.add_(0.5).floor_()  # as OpenCV rounds its uint8 area average
             x = x.div_(127.5).sub_(1.0)
             clock.lap("preprocess")
@@ -110,17 +112,19 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     it."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    if size[0] * size[1] < x.shape[-2] * x.shape[-1]:
+    if shrinks(x.shape[-2:], size):
         rows = area_weights(x.shape[-2], size[0], x.device)
         columns = area_weights(x.shape[-1], size[1], x.device)
         return rows @ x @ columns.T
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
+@lru_cache(maxsize=8)
 def area_weights(source: int, target: int, device: torch.device) -> torch.Tensor:
     """``target`` x ``source`` matrix of cv2.INTER_AREA along one axis: output pixel ``i``
     averages the source interval [i * s, (i + 1) * s), s = source / target, each source pixel
-    weighted by the length it shares with that interval."""
+    weighted by the length it shares with that interval. Cached: video frames share their
+    sizes, and callers only read the matrix."""
     scale = source / target
     edges = torch.arange(target + 1, dtype=torch.float64) * scale
     pixels = torch.arange(source, dtype=torch.float64)
