@@ -7,10 +7,20 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 from ikomia import core, dataprocess, utils
 
 from infer_modnet_portrait_matting.image_outputs import KeptImageIO
-from infer_modnet_portrait_matting.modnet import MattingSession, resolve_weights, select_device
+from infer_modnet_portrait_matting.modnet import (
+    MattingSession,
+    cutout,
+    estimate_foreground,
+    over_color,
+    read_background_image,
+    replace_background,
+    resolve_weights,
+    select_device,
+)
 from infer_modnet_portrait_matting.parameters import (
     check_names,
     default_values,
@@ -23,6 +33,9 @@ CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
 # Studio draws the person mask over output 0 in this colour; background pixels stay clear.
 OVERLAY_COLORS = [CLASS_COLORS[1]]
+# The composite is RGB: with a transparent background it shows the person over black, the
+# cutout's colours premultiplied by its alpha.
+TRANSPARENT_AS_RGB = (0, 0, 0)
 
 
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
@@ -46,18 +59,26 @@ class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
 
 
 class InferModnetPortraitMatting(dataprocess.C2dImageTask):
-    """Outputs: 0 the input image, 1 the matte, 2 the RGBA cutout, 3 person/background mask."""
+    """Outputs: 0 the input image, 1 the matte, 2 the RGBA cutout, 3 person/background mask,
+    4 the RGB composite on the chosen background.
+
+    The background image is a file-path parameter, not a second image input: Ikomia would feed
+    a second image input the same photo as the first when a workflow runs on one image."""
 
     def __init__(self, name: str, param: InferModnetPortraitMattingParam | None) -> None:
         dataprocess.C2dImageTask.__init__(self, name)
         self.add_output(KeptImageIO("matte"))
         self.add_output(KeptImageIO("cutout"))
         self.add_output(dataprocess.CSemanticSegmentationIO())
+        self.add_output(KeptImageIO("composite"))
         self.set_param_object(
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
         self._session: MattingSession | None = None
         self._session_key: tuple[str, bool, str] | None = None
+        # Decoded once per file (and again if the file changes), not once per video frame.
+        self._background: np.ndarray | None = None
+        self._background_key: tuple[str, int] | None = None
         # Seconds spent in each stage of the last run, for benchmarks and profiling.
         self.timings: dict[str, float] = {}
 
@@ -83,6 +104,38 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             self._session_key = key
         return self._session
 
+    def _background_image(self, path: str) -> np.ndarray | None:
+        if not path:
+            return None  # the core says that the 'image' background needs one
+        file = Path(path).expanduser()
+        key = (str(file), file.stat().st_mtime_ns if file.is_file() else -1)
+        if key != self._background_key:
+            self._background = read_background_image(file)
+            self._background_key = key
+        return self._background
+
+    def _composite(
+        self,
+        param: InferModnetPortraitMattingParam,
+        image: np.ndarray,
+        foreground: np.ndarray,
+        matte: np.ndarray,
+    ) -> np.ndarray:
+        if param.background == "transparent":
+            return over_color(foreground, matte, TRANSPARENT_AS_RGB)
+        background_image = (
+            self._background_image(param.background_image) if param.background == "image" else None
+        )
+        return replace_background(
+            image,
+            foreground,
+            matte,
+            param.background,
+            param.background_color,
+            param.blur_strength,
+            background_image,
+        )
+
     def run(self) -> None:
         self.begin_task_run()
         param = self.get_param_object()
@@ -94,15 +147,20 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         result = session.predict(image_input.get_image(), param.input_size, timings)
 
         start = time.perf_counter()
+        foreground = estimate_foreground(result.image, result.matte, param.foreground)
+        estimated = time.perf_counter()
         self.forward_input_image(0, 0)
         self.get_output(1).set_image(result.matte)
-        self.get_output(2).set_image(result.cutout())
+        self.get_output(2).set_image(cutout(foreground, result.matte))
         segmentation = self.get_output(3)
         segmentation.set_class_names(CLASS_NAMES)
         segmentation.set_class_colors(CLASS_COLORS)
         segmentation.set_mask(result.mask(param.threshold))
         self.set_output_color_map(0, 3, OVERLAY_COLORS, True)
-        timings["outputs"] = time.perf_counter() - start
+        composite = self._composite(param, result.image, foreground, result.matte)
+        self.get_output(4).set_image(composite)
+        timings["foreground"] = estimated - start
+        timings["outputs"] = time.perf_counter() - estimated
         self.timings = timings
 
         self.emit_step_progress()

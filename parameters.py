@@ -14,8 +14,18 @@ from typing import Any
 
 from infer_modnet_portrait_matting.modnet import (
     BACKENDS,
+    BACKGROUNDS,
+    DEFAULT_BACKGROUND,
+    DEFAULT_BACKGROUND_COLOR,
+    DEFAULT_BLUR_STRENGTH,
+    DEFAULT_FOREGROUND,
     DEFAULT_INPUT_SIZE,
     DEFAULT_THRESHOLD,
+    FOREGROUND_ESTIMATORS,
+    MAX_BLUR_STRENGTH,
+    check_background_color,
+    check_background_image,
+    check_blur_strength,
     check_input_size,
     check_model_weight_file,
     check_threshold,
@@ -125,6 +135,27 @@ def boolean(name: str, text: str) -> bool:
     return lowered in _TRUE
 
 
+class Rgb(tuple):
+    """An RGB colour whose string is the ``R,G,B`` that parses back to it."""
+
+    def __str__(self) -> str:
+        return ",".join(str(value) for value in self)
+
+
+def rgb(name: str, text: str) -> Rgb:
+    """``R,G,B`` (spaces, and brackets as Python prints a tuple, are allowed)."""
+    parts = text.strip().strip("()[]").split(",")
+    expected = "three integers in [0, 255] as R,G,B (e.g. 255,255,255)"
+    try:
+        values = [int(part) for part in parts]
+    except ValueError:
+        raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+    try:
+        return Rgb(check_background_color(values))
+    except ValueError:
+        raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+
+
 def optional_file(check: Callable[[str], Any]) -> Parser:
     """A path, or empty for "none"; a non-empty path must pass ``check``."""
 
@@ -193,6 +224,49 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_THRESHOLD,
         number(check_threshold),
         DoubleSpin(0.0, 1.0, step=0.05, decimals=2),
+    ),
+    Parameter(
+        "foreground",
+        "Foreground colours",
+        "Colours of the cutout and composite where the matte is between 0 and 1: 'estimated' "
+        "removes the old background's colour from hair and edges, 'raw' keeps the photo's",
+        DEFAULT_FOREGROUND,
+        choice(tuple(FOREGROUND_ESTIMATORS)),
+        Combo(tuple(FOREGROUND_ESTIMATORS)),
+    ),
+    Parameter(
+        "background",
+        "Background",
+        "Behind the person in the composite (last output): transparent (black there, the cutout "
+        "keeps the alpha), a colour, the photo's own background blurred, or an image file",
+        DEFAULT_BACKGROUND,
+        choice(BACKGROUNDS),
+        Combo(BACKGROUNDS),
+    ),
+    Parameter(
+        "background_color",
+        "Background colour",
+        "R,G,B from 0 to 255, for the 'color' background",
+        Rgb(DEFAULT_BACKGROUND_COLOR),
+        rgb,
+        LineEdit(),
+    ),
+    Parameter(
+        "blur_strength",
+        "Blur strength",
+        "For the 'blur' background: the blur's standard deviation, in percent of the image's "
+        "long side",
+        DEFAULT_BLUR_STRENGTH,
+        number(check_blur_strength),
+        DoubleSpin(0.1, MAX_BLUR_STRENGTH, step=0.5, decimals=1),
+    ),
+    Parameter(
+        "background_image",
+        "Background image",
+        "Image file for the 'image' background, scaled to cover the frame",
+        "",
+        optional_file(check_background_image),
+        FileBrowse("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"),
     ),
 )
 NAMES = tuple(parameter.name for parameter in PARAMETERS)

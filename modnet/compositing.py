@@ -59,14 +59,22 @@ def check_blur_strength(strength: float) -> float:
     return float(strength)
 
 
+def check_background_image(path: str | Path) -> Path:
+    """The path of a background image file, which must exist."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValueError(f"background_image: no file at '{file}'; give the path of an image file")
+    return file
+
+
 def read_background_image(path: str | Path) -> np.ndarray:
     """The RGB uint8 image in the file at ``path``."""
-    file = Path(path).expanduser()
+    file = check_background_image(path)
     # imdecode of the bytes, unlike imread, accepts any path the OS does.
-    data = np.fromfile(file, dtype=np.uint8) if file.is_file() else np.empty(0, np.uint8)
+    data = np.fromfile(file, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise ValueError(f"background_image: no readable image at '{file}'")
+        raise ValueError(f"background_image: no image that OpenCV can read in '{file}'")
     return np.ascontiguousarray(image[..., ::-1])
 
 

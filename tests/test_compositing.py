@@ -225,9 +225,19 @@ def test_background_file_is_read_as_rgb(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_background_image(path), rgb)
 
 
-@pytest.mark.parametrize("name", ["missing.png", "not_an_image.png"])
-def test_unreadable_background_file(tmp_path: Path, name: str) -> None:
-    (tmp_path / "not_an_image.png").write_text("hello")
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.png", None, "no file at"),
+        ("text.png", "hello", "no image that OpenCV can read"),
+        ("empty.png", "", "no image that OpenCV can read"),
+    ],
+)
+def test_unreadable_background_file(
+    tmp_path: Path, name: str, content: str | None, message: str
+) -> None:
+    if content is not None:
+        (tmp_path / name).write_text(content)
 
-    with pytest.raises(ValueError, match="background_image: no readable image at"):
+    with pytest.raises(ValueError, match=f"background_image: {message}"):
         read_background_image(tmp_path / name)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLE
+from modnet import estimate_foreground, over_color
 
 TASK = "infer_modnet_portrait_matting"
 
@@ -76,11 +77,15 @@ def test_folder_run_auto_saves_transparent_cutouts(
     for stem, rgb in photos.items():
         (cutout_path,) = [path for path in saved if path.name.endswith(f"{stem}_cutout.png")]
         (matte_path,) = [path for path in saved if path.name.endswith(f"{stem}_matte.png")]
+        (composite_path,) = [p for p in saved if p.name.endswith(f"{stem}_composite.png")]
         matte = session.predict(rgb).matte
+        foreground = estimate_foreground(rgb, matte)
         cutout = cv2.cvtColor(read_unchanged(cutout_path), cv2.COLOR_BGRA2RGBA)
-        assert np.array_equal(cutout[..., :3], rgb)
+        assert np.array_equal(cutout[..., :3], foreground)
         assert np.array_equal(cutout[..., 3], matte)
         assert 0.05 < (cutout[..., 3] > 127).mean() < 0.95, f"{stem}: not a portrait cutout"
         saved_matte = read_unchanged(matte_path)
         assert saved_matte.ndim == 2
         assert np.array_equal(saved_matte, cutout[..., 3])
+        composite = cv2.cvtColor(read_unchanged(composite_path), cv2.COLOR_BGR2RGB)
+        assert np.array_equal(composite, over_color(foreground, matte, (0, 0, 0)))

@@ -128,6 +128,11 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
         "model_weight_file": str(weight_files[0]),
         "threshold": "0.75",
         "backend": "torch",
+        "foreground": "raw",
+        "background": "blur",
+        "background_color": "10,20,30",
+        "blur_strength": "2.5",
+        "background_image": str(weight_files[0]),  # set_values only checks that it exists
     }
 
 
@@ -139,6 +144,11 @@ def test_controls_show_param_and_apply_writes_it(
         "threshold": 0.3,
         "model_weight_file": str(weight_files[1]),
         "backend": "onnxruntime",
+        "foreground": "estimated",
+        "background": "image",
+        "background_color": " 40, 110,220",
+        "blur_strength": 4.0,
+        "background_image": str(weight_files[1]),
     }
     result = run_widget(tmp_path, initial, edits)
 
@@ -151,6 +161,11 @@ def test_controls_show_param_and_apply_writes_it(
         "model_weight_file": str(weight_files[0]),
         "threshold": 0.75,
         "backend": "torch",
+        "foreground": "raw",
+        "background": "blur",
+        "background_color": "10,20,30",
+        "blur_strength": 2.5,
+        "background_image": str(weight_files[0]),
     }
     expected = {
         "input_size": "320",
@@ -158,6 +173,11 @@ def test_controls_show_param_and_apply_writes_it(
         "model_weight_file": str(weight_files[1]),
         "threshold": "0.3",
         "backend": "onnxruntime",
+        "foreground": "estimated",
+        "background": "image",
+        "background_color": "40,110,220",
+        "blur_strength": "4.0",
+        "background_image": str(weight_files[1]),
     }
     assert result["error"] is None
     assert result["applied"] == [expected]
@@ -189,3 +209,21 @@ def test_missing_weight_file_is_reported_not_applied(
     assert result["param"]["input_size"] == "640"
     assert result["param"]["threshold"] == "0.75"
     assert result["param"]["model_weight_file"] == initial["model_weight_file"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("background_color", "40,110", "background_color: expected three integers"),
+        ("background_image", "/no/such/background.png", "background_image: no file at"),
+    ],
+)
+def test_bad_background_value_is_reported_not_applied(
+    tmp_path: Path, initial: dict[str, str], name: str, value: str, message: str
+) -> None:
+    result = run_widget(tmp_path, initial, {"background": "color", name: value})
+
+    assert result["applied"] == []
+    assert message in result["error"]
+    assert result["param"]["background"] == "blur"
+    assert result["param"][name] == initial[name]
