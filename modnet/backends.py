@@ -172,7 +172,7 @@ def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunne
     except OSError as error:
         raise type(error)(
             f"no ONNX export of {weights} in {cache_dir}, and none can be written there "
-            f"({error}): make the folder writable, give another cache folder, or use the "
+            f"({error}): make the folder writable (or choose another cache_dir), or use the "
             "backend 'torch' ('auto' falls back to it)",
         ) from error
     return checked[0]
