@@ -9,6 +9,7 @@ path imports PyTorch only to build the export the first time. The PyTorch runner
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -64,19 +65,23 @@ def load_model(weights: Path) -> MODNet:
 
 
 # ONNX Runtime's CPU arena keeps, for the life of the session, the memory of the largest input it
-# has seen. Shrinking it after each run gives that memory back to the system, so a long-running
-# process returns to its usual footprint after an unusual image; scripts/benchmark_limits.py
-# measures what it costs on ordinary photos ("arena" table).
-ARENA_MODES = ("shrink", "keep", "off")
+# has seen. Shrinking it at the end of a run gives back what that run does not need kept, so a
+# long-running process returns to its usual footprint after an unusual image; but shrinking
+# after every run makes the next one allocate again, which costs time on ordinary photos
+# (scripts/benchmark_limits.py, "arena" table). So the arena is shrunk only after a run whose
+# input's pixel count differs from the previous run's by more than SHRINK_FACTOR: a stream of
+# photos of ordinary proportions (1:1 to 2:1) at one input size never pays for it.
+ARENA_MODES = ("shrink-on-change", "shrink-always", "keep", "off")
+SHRINK_FACTOR = 2.0
 
 
 class OnnxRuntimeRunner:
-    """``arena``: ``shrink`` (default) gives the arena's extra memory back after each run,
-    ``keep`` is ONNX Runtime's default, ``off`` allocates without an arena."""
+    """``arena``: one of :data:`ARENA_MODES`; ``keep`` is ONNX Runtime's default, ``off`` runs
+    without an arena."""
 
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: str | Path, device: str, arena: str = "shrink") -> None:
+    def __init__(self, onnx_path: str | Path, device: str, arena: str = ARENA_MODES[0]) -> None:
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
@@ -84,14 +89,20 @@ class OnnxRuntimeRunner:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.enable_cpu_mem_arena = arena != "off"
-        self.run_options = ort.RunOptions()
-        if arena == "shrink":
-            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self.arena = arena
+        self.shrink = ort.RunOptions()
+        self.shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self.last_pixels = 0
         self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        pixels = x.shape[-2] * x.shape[-1]
+        ratio = pixels / self.last_pixels if self.last_pixels else math.inf
+        changed = not 1 / SHRINK_FACTOR <= ratio <= SHRINK_FACTOR
+        self.last_pixels = pixels
+        shrink = self.arena == "shrink-always" or (self.arena == "shrink-on-change" and changed)
         inputs = {"input": np.ascontiguousarray(x, dtype=np.float32)}
-        return self.session.run(None, inputs, self.run_options)[0]
+        return self.session.run(None, inputs, self.shrink if shrink else None)[0]
 
 
 def export_onnx(model: MODNet, path: str | Path) -> Path:

@@ -138,9 +138,11 @@ def read_layout(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
     path = Path(path)
     try:
         state = _read_description(path)
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, CheckpointError):
-            raise
+    except CheckpointError:
+        raise
+    except OSError as exc:
+        raise CheckpointError(f"{path}: not a readable file ({exc})") from None
+    except Exception as exc:  # foreign bytes fail the unpickler in many ways (none runs code)
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]

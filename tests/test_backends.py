@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import shutil
@@ -241,3 +242,21 @@ def test_auto_falls_back_to_torch_without_the_exporter(
     with pytest.raises(RuntimeError):
         MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
     assert not cache.exists() or not any(cache.iterdir()), "a failed export left files"
+
+
+def test_arena_is_shrunk_only_after_a_change_of_size(session) -> None:
+    runner = copy.copy(session.network)  # its own record of sizes, the same ONNX Runtime model
+    runner.last_pixels = 0
+    shrunk = []
+
+    class Recorder:
+        def run(self, outputs, inputs, options):
+            shrunk.append(options is runner.shrink)
+            return [None]
+
+    runner.session = Recorder()
+    # Ordinary proportions at one input size, an unusual image, then ordinary ones again.
+    for height, width in [(512, 768), (768, 512), (512, 512), (192, 10240), (512, 768), (512, 768)]:
+        runner(np.zeros((1, 3, height, width), np.float32))
+
+    assert shrunk == [True, False, False, True, True, False]
