@@ -1,10 +1,11 @@
 """Frame-to-frame filters that steady the mattes of a video.
 
-A filter receives the frames of one stream in order, each as its RGB image and per-frame matte
-(uint8, H x W), through ``push``, and gives back filtered mattes in the same order, ``delay``
-frames behind: a filter that needs the next frame (``delay`` 1) returns frame t's matte when
-frame t + 1 is pushed. ``flush`` returns the frames still held at the end of the stream, and
-``reset`` forgets the stream. A frame of another size starts a new stream by itself.
+A filter receives the frames of one stream in order, each as its image (RGB uint8, H x W x 3)
+and per-frame matte (uint8, H x W), through ``push``, and gives back filtered mattes in the
+same order, ``delay`` frames behind: a filter that needs the next frame (``delay`` 1) returns
+frame t's matte when frame t + 1 is pushed. ``flush`` returns the frames still held at the end
+of the stream, and ``reset`` forgets the stream. A frame of another size starts a new stream
+by itself.
 
 Filters copy whatever they keep: the caller may overwrite its buffers after each call. The
 mattes they return are theirs to keep too (never written again by the filter).

@@ -301,6 +301,7 @@ def main() -> None:
     )
     methods = {method: (lambda method=method: create_filter(method)) for method in TEMPORAL_METHODS}
     print(f"Backend: {session.backend}. Methods: {', '.join(methods)}.\n")
+    start = time.perf_counter()
     results = {}
     for clip in clips:
         scores, matting, size = evaluate(clip, session, methods)
@@ -309,6 +310,7 @@ def main() -> None:
         title = f"{clip.name}: {size[1]}x{size[0]}, {len(matting)} frames"
         clip_table(f"{title}, matte {matte_ms:.0f} ms/frame", scores)
     summary(results)
+    print(f"\nBenchmark run time: {time.perf_counter() - start:.0f} s")
 
 
 def relative(scores: dict[str, dict[str, float]], method: str, measure: str) -> float:
