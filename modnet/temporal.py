@@ -154,7 +154,9 @@ class FlowAverage(MatteFilter):
         if image.shape[:2] != matte.shape:
             raise ValueError(f"image {image.shape[:2]} and matte {matte.shape}: sizes differ")
         height, width = matte.shape
-        small = (max(1, round(width / self.flow_scale)), max(1, round(height / self.flow_scale)))
+        # Shrunk only as far as DIS still takes the frame.
+        scale = self.flow_scale if max(height, width) >= _DIS_MIN_SIDE * self.flow_scale else 1
+        small = (max(1, round(width / scale)), max(1, round(height / scale)))
         grey = cv2.cvtColor(
             cv2.resize(image, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
         )
@@ -169,8 +171,11 @@ class FlowAverage(MatteFilter):
 
     def _average(self, image: np.ndarray, alpha: np.ndarray, grey: np.ndarray) -> np.ndarray:
         height, width = alpha.shape
-        flow = self._flow.calc(grey, self._grey, None)  # frame t pixel -> frame t-1 position
-        flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+        if max(grey.shape) >= _DIS_MIN_SIDE:
+            flow = self._flow.calc(grey, self._grey, None)  # frame t pixel -> t - 1 position
+            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+        else:  # too small for DIS: only the "same place" candidate is left
+            flow = np.zeros((height, width, 2), np.float32)
         source = self._grid + flow * np.float32(width / grey.shape[1])
         moved = self._colour_error(image, self._remap(self._image, source, cv2.INTER_LINEAR))
         still = self._colour_error(image, self._image)
@@ -194,6 +199,7 @@ class FlowAverage(MatteFilter):
 
 
 _CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)
+_DIS_MIN_SIDE = 12  # DIS refuses frames whose width and height are both smaller
 
 
 def _pixel_grid(height: int, width: int) -> np.ndarray:

@@ -299,6 +299,17 @@ def test_stable_keeps_no_reference_to_the_callers_buffers() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(out, kept, strict=True))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (16, 16), (20, 30)])
+def test_stable_takes_tiny_frames(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    matte = rng.integers(0, 256, shape, dtype=np.uint8)
+
+    out = run(FlowAverage(), [(image, matte)] * 3)
+
+    assert all(np.array_equal(m, matte) for m in out)
+
+
 def test_stable_refuses_an_image_of_another_size() -> None:
     images, _, mattes = scene(frames=1, disk_speed=0, camera_speed=0, wobble=0.0)
     with pytest.raises(ValueError, match="sizes differ"):
