@@ -45,6 +45,7 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
+    "temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
     "weights": (
         "PHOTOGRAPHIC",
         "Weights",
