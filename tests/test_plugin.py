@@ -29,6 +29,7 @@ DEFAULTS = {
     "background_color": "255,255,255",
     "blur_strength": "1.5",
     "background_image": "",
+    "temporal": "auto",
 }
 
 
@@ -135,6 +136,7 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("blur_strength", "0", "(0, 10]"),
         ("blur_strength", "strong", "number"),
         ("background_image", "/no/such/background.png", "no file at"),
+        ("temporal", "smooth", "auto, none, ofd, stable"),
     ],
 )
 def test_bad_parameter_is_refused_by_name(task, name: str, value: str, accepted: str) -> None:
@@ -237,7 +239,14 @@ def test_hub_test_contract(ikomia_workflow, task) -> None:
 def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None:
     workflow.run_on(array=sample_rgb)
     assert task._session.backend == "onnxruntime"  # auto on a CPU
-    assert set(task.timings) == {"preprocess", "forward", "postprocess", "foreground", "outputs"}
+    assert set(task.timings) == {
+        "preprocess",
+        "forward",
+        "postprocess",
+        "temporal",
+        "foreground",
+        "outputs",
+    }
     onnx_matte = task.get_output(1).get_image()
 
     task.set_parameters({"backend": "torch"})
