@@ -14,6 +14,7 @@ _EXPORTS = {
     "fusion": ("fold_batch_norms",),
     "image": ("network_size", "to_rgb_uint8"),
     "network": ("MODNet",),
+    "precision": ("PRECISIONS", "check_precision"),
     "session": (
         "DEFAULT_INPUT_SIZE",
         "DEFAULT_THRESHOLD",

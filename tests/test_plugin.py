@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from modnet import cuda_available
+from modnet.cpu_choice import cpu_runtimes
 
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {
@@ -49,7 +50,7 @@ def test_added_by_name_with_documented_defaults(workflow) -> None:
     assert task.get_parameters() == DEFAULTS
 
 
-def test_outputs_on_an_array(workflow, task, session, sample_rgb: np.ndarray) -> None:
+def test_outputs_on_an_array(workflow, task, sample_rgb: np.ndarray) -> None:
     image = sample_rgb.copy()
     workflow.run_on(array=image)
     assert np.array_equal(image, sample_rgb), "the input buffer was modified"
@@ -61,7 +62,8 @@ def test_outputs_on_an_array(workflow, task, session, sample_rgb: np.ndarray) ->
     segmentation = task.get_output(3)
 
     assert np.array_equal(forwarded, sample_rgb)
-    expected = session.predict(sample_rgb).matte  # the adapter adds nothing to the core's matte
+    # The adapter adds nothing to the matte of the core session it loaded.
+    expected = task._session.predict(sample_rgb).matte
     assert matte.dtype == np.uint8 and np.array_equal(matte, expected)
     assert cutout.shape == (*sample_rgb.shape[:2], 4) and cutout.dtype == np.uint8
     assert np.array_equal(cutout[..., :3], sample_rgb)
@@ -79,10 +81,10 @@ def test_runs_on_an_image_path(workflow, task, sample_rgb: np.ndarray) -> None:
     assert task.get_output(1).get_image().shape == sample_rgb.shape[:2]
 
 
-def test_threshold_and_input_size_take_effect(workflow, task, session, sample_rgb) -> None:
+def test_threshold_and_input_size_take_effect(workflow, task, sample_rgb) -> None:
     task.set_parameters({"threshold": "0.9", "input_size": "256"})
     workflow.run_on(array=sample_rgb)
-    expected = session.predict(sample_rgb, input_size=256).matte
+    expected = task._session.predict(sample_rgb, input_size=256).matte
     assert np.array_equal(task.get_output(1).get_image(), expected)
     assert np.array_equal(task.get_output(3).get_mask(), (expected >= 230).astype(np.uint8))
 
@@ -105,7 +107,7 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
-        ("backend", "tensorrt", "auto, torch, onnxruntime"),
+        ("backend", "tensorrt", "auto, torch, onnxruntime, openvino"),
         ("model_weight_file", "/no/such/modnet.ckpt", "no file at"),
     ],
 )
@@ -186,8 +188,13 @@ def test_hub_test_contract(ikomia_workflow, task) -> None:
 
 def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None:
     workflow.run_on(array=sample_rgb)
-    assert task._session.backend == "onnxruntime"  # auto on a CPU
+    # auto on a CPU: the fastest runtime installed here.
+    assert (task._session.backend, task._session.precision) in cpu_runtimes()
     assert set(task.timings) == {"preprocess", "forward", "postprocess", "outputs"}
+
+    task.set_parameters({"backend": "onnxruntime"})
+    workflow.run_on(array=sample_rgb)
+    assert task._session.backend == "onnxruntime"
     onnx_matte = task.get_output(1).get_image()
 
     task.set_parameters({"backend": "torch"})
@@ -218,13 +225,13 @@ print(json.dumps({
 """
 
 
-def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_path: Path) -> None:
+def test_cached_cpu_path_runs_without_importing_torch(checkpoint: Path, tmp_path: Path) -> None:
     # import torch alone takes ~700 MB of resident memory: the CPU path must not need it once
     # the export is cached.
     from modnet import MattingSession
 
     cache = tmp_path / "cache"
-    MattingSession(checkpoint, cache_dir=cache)  # builds the export, as a first run does
+    first = MattingSession(checkpoint, cache_dir=cache)  # builds the export, as a first run does
     done = subprocess.run(
         [
             sys.executable,
@@ -242,4 +249,4 @@ def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_pat
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"torch_imported": False, "backend": "onnxruntime", "matte_shape": [512, 512]}
+    assert result == {"torch_imported": False, "backend": first.backend, "matte_shape": [512, 512]}
