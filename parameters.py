@@ -22,6 +22,7 @@ from infer_modnet_portrait_matting.modnet import (
     DEFAULT_INPUT_SIZE,
     DEFAULT_THRESHOLD,
     FOREGROUND_ESTIMATORS,
+    INPUT_SIZE_MAX,
     MAX_BLUR_STRENGTH,
     PRECISIONS,
     check_background_color,
@@ -189,10 +190,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "input_size",
         "Input size",
-        "The image's short side is resized to this value (a multiple of 32) for the network",
+        f"The image's short side is resized to this value (a multiple of 32, at most "
+        f"{INPUT_SIZE_MAX}) for the network",
         DEFAULT_INPUT_SIZE,
         integer(check_input_size),
-        Spin(32, 4096, step=32, snap=True),
+        Spin(32, INPUT_SIZE_MAX, step=32, snap=True),
     ),
     Parameter(
         "cuda",

@@ -8,7 +8,8 @@ from importlib import import_module
 
 _EXPORTS = {
     "backends": ("BACKENDS", "check_backend", "export_onnx"),
-    "checkpoint": ("convert_state_dict", "load_checkpoint"),
+    "checkpoint": ("load_checkpoint",),
+    "checkpoint_file": ("check_checkpoint_file", "convert_state_dict", "read_layout"),
     "compositing": (
         "BACKGROUNDS",
         "DEFAULT_BACKGROUND",
@@ -25,7 +26,7 @@ _EXPORTS = {
         "replace_background",
     ),
     "devices": ("cuda_available", "select_device"),
-    "errors": ("CheckpointError",),
+    "errors": ("CheckpointError", "NonFiniteOutputError"),
     "foreground": (
         "DEFAULT_FOREGROUND",
         "FOREGROUND_ESTIMATORS",
@@ -34,6 +35,7 @@ _EXPORTS = {
     ),
     "fusion": ("fold_batch_norms",),
     "image": ("network_size", "to_rgb_uint8"),
+    "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
     "network": ("MODNet",),
     "precision": ("PRECISIONS", "check_precision"),
     "session": (
@@ -44,6 +46,7 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
+    "temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
     "weights": (
         "PHOTOGRAPHIC",
         "Weights",

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .cpu import cpu_name, isa_flags
+from .errors import NonFiniteOutputError
+from .files import temporary_beside
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ def cpu_runtimes() -> list[tuple[str, str]]:
 def _build(name: str, build: Callable[[], Runner]) -> Runner | None:
     try:
         return build()
+    # Unfit weights are not a reason to try another runtime: every one would fail on them.
+    except NonFiniteOutputError:
+        raise
     # OSError: the cache cannot be written; RuntimeError and ImportError: the conversion is
     # impossible or does not reproduce PyTorch.
     except (OSError, RuntimeError, ImportError) as error:
@@ -122,16 +126,11 @@ def read_choices(path: Path) -> dict[str, str]:
 def _remember(path: Path, key: str, name: str) -> None:
     choices = {**read_choices(path), key: name}
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with temporary_beside(path) as part:
+            part.write_text(json.dumps(choices, indent=1))
+            os.replace(part, path)
     except OSError as error:
         logger.warning("auto: cannot record the CPU runtime in %s (%s)", path, error)
-        return
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(choices, file, indent=1)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
 
 
 def fastest_cpu_runner(weights: Path, cache_dir: Path, precision: str) -> Runner | None:

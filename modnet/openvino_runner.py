@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,7 +148,9 @@ def convert(model: MODNet, folder: Path) -> None:
     from .torch_runner import TorchRunner
 
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    # Made like any new folder (mkdtemp's would be private to this user, unlike the ONNX export).
+    staging = folder.with_name(f".{folder.name}.{secrets.token_hex(6)}.part")
+    staging.mkdir()
     try:
         onnx_path = export_onnx(model, staging / "modnet.onnx")
         parts = split_at_backbone(ov.Core().read_model(onnx_path), backbone_outputs(onnx_path))
@@ -175,13 +177,21 @@ def check(runner: OpenVinoRunner, folder: Path) -> OpenVinoRunner:
     return runner
 
 
+def conversion_folder(weights: Path, cache_dir: Path) -> Path:
+    """Where the conversion of ``weights`` is cached: named, like the ONNX exports, after the
+    checkpoint's bytes and the export's recipe, so that other weights or another recipe get a
+    conversion of their own."""
+    from .backends import export_cache
+
+    return cache_dir / f"modnet-{export_cache(cache_dir).key(weights)}-openvino"
+
+
 def openvino_runner(weights: Path, cache_dir: Path, precision: str = "auto") -> OpenVinoRunner:
     """OpenVINO on the cached conversion of ``weights``, checked against PyTorch's reference
     alpha. A missing or unreadable conversion is (re)made from the checkpoint."""
-    from .backends import export_path, load_model
+    from .backends import load_model
 
-    onnx_path = export_path(weights, cache_dir)
-    folder = onnx_path.with_name(f"{onnx_path.stem}-openvino")
+    folder = conversion_folder(weights, cache_dir)
     try:
         runner = OpenVinoRunner(folder, precision)
     except Exception as error:  # OpenVINO raises its own types for missing or unreadable files

@@ -14,8 +14,12 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from modnet import MattingSession
-from modnet.backends import export_path
-from modnet.openvino_runner import REFERENCE_NAME, native_bf16, openvino_runner
+from modnet.openvino_runner import (
+    REFERENCE_NAME,
+    conversion_folder,
+    native_bf16,
+    openvino_runner,
+)
 
 ov = pytest.importorskip("openvino")
 
@@ -28,11 +32,6 @@ BF16_MOVED_SHARE = 0.005
 needs_bf16 = pytest.mark.skipif(
     not native_bf16(ov.Core()), reason="the CPU has no native bfloat16 arithmetic"
 )
-
-
-def conversion_folder(weights: Path, cache: Path) -> Path:
-    onnx_path = export_path(weights, cache)
-    return onnx_path.with_name(f"{onnx_path.stem}-openvino")
 
 
 @pytest.fixture(scope="module")

@@ -123,6 +123,8 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("input_size", "0", "multiple of 32"),
         ("input_size", "-32", "multiple of 32"),
         ("input_size", "512.5", "integer"),
+        ("input_size", "1056", "from 32 to 1024"),
+        ("input_size", "99968", "from 32 to 1024"),
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
@@ -145,6 +147,28 @@ def test_bad_parameter_is_refused_by_name(task, name: str, value: str, accepted:
         task.set_parameters({name: value})
     message = str(error.value)
     assert f"{name}:" in message and accepted in message
+    assert task.get_parameters() == before
+
+
+@pytest.mark.parametrize("content", ["text", "random bytes", "another network"])
+def test_unfit_weight_file_is_refused_at_once(
+    task, tmp_path: Path, checkpoint: Path, content: str
+) -> None:
+    path = tmp_path / "weights.ckpt"
+    if content == "text":
+        path.write_text("weights\n")
+    elif content == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(10_000))
+    else:
+        import torch
+
+        torch.save({"conv.weight": torch.zeros(8, 3, 3, 3)}, path)
+    before = task.get_parameters()
+
+    with pytest.raises(RuntimeError) as error:
+        task.set_parameters({"model_weight_file": str(path)})
+
+    assert "model_weight_file:" in str(error.value) and str(path) in str(error.value)
     assert task.get_parameters() == before
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from modnet import INPUT_SIZE_MAX
 from plugin_env import TASK_NAME as PLUGIN
 from plugin_env import install_plugin
 
@@ -66,6 +67,7 @@ factory = IkomiaPlugin().get_widget_factory()
 widget = factory.create(param)
 controls = {name: control.widget for name, control in widget.controls.items()}
 before = {name: shown(control) for name, control in controls.items()}
+input_size_max = controls["input_size"].maximum()
 applied = []
 widget.emit_apply = applied.append
 for name, value in edits.items():
@@ -76,6 +78,7 @@ result = {
     "cuda_available": torch.cuda.is_available(),
     "cuda_enabled": controls["cuda"].isEnabled(),
     "shown": before,
+    "input_size_max": input_size_max,
     "after_apply": {name: shown(control) for name, control in controls.items()},
     "applied": [p.get_values() for p in applied],
     "applied_is_param": [p is param for p in applied],
@@ -111,11 +114,11 @@ def run_widget(tmp_path: Path, initial: dict[str, str], edits: dict[str, object]
 
 
 @pytest.fixture
-def weight_files(tmp_path: Path) -> tuple[Path, Path]:
-    # set_values only checks that the file exists; the widget never loads it.
+def weight_files(tmp_path: Path, checkpoint: Path) -> tuple[Path, Path]:
+    # set_values reads the files' layout; the widget never loads them.
     first, second = tmp_path / "first.ckpt", tmp_path / "second.ckpt"
-    first.write_bytes(b"")
-    second.write_bytes(b"")
+    first.symlink_to(checkpoint)
+    second.symlink_to(checkpoint)
     return first, second
 
 
@@ -193,6 +196,7 @@ def test_input_size_rounds_to_multiple_of_32(tmp_path: Path, initial: dict[str, 
     edits = {"input_size": 500, "threshold": 0.75, "model_weight_file": ""}
     result = run_widget(tmp_path, initial, edits)
 
+    assert result["input_size_max"] == INPUT_SIZE_MAX
     assert result["error"] is None
     assert result["after_apply"]["input_size"] == 512
     assert [values["input_size"] for values in result["applied"]] == ["512"]
