@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import logging
 import os
@@ -272,8 +271,8 @@ def test_auto_falls_back_to_torch_without_the_exporter(
     assert not cache.exists() or not any(cache.iterdir()), "a failed export left files"
 
 
-def test_arena_is_shrunk_only_after_a_change_of_size(session) -> None:
-    runner = copy.copy(session.network)  # its own record of sizes, the same ONNX Runtime model
+def test_arena_is_shrunk_only_after_a_change_of_size(checkpoint: Path, cache: Path) -> None:
+    runner = MattingSession(checkpoint, backend="onnxruntime", cache_dir=cache).network
     runner.last_pixels = 0
     shrunk = []
 
