@@ -37,6 +37,7 @@ _EXPORTS = {
     "image": ("network_size", "to_rgb_uint8"),
     "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
     "network": ("MODNet",),
+    "precision": ("PRECISIONS", "check_precision"),
     "session": (
         "DEFAULT_INPUT_SIZE",
         "DEFAULT_THRESHOLD",

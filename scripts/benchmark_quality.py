@@ -33,6 +33,13 @@ def read_pairs(folder: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def matte_errors(matte: np.ndarray, truth_path: Path) -> tuple[float, float]:
+    """MSE and MAD of the uint8 ``matte`` against the ground truth at ``truth_path``."""
+    truth = cv2.imread(str(truth_path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    error = matte.astype(np.float32) / 255 - truth
+    return float(np.mean(error**2)), float(np.mean(np.abs(error)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -54,13 +61,12 @@ def main() -> None:
         mse, mad, seconds = [], [], []
         for image_path, alpha_path in pairs:
             image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)[..., ::-1].copy()
-            truth = cv2.imread(str(alpha_path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
             start = time.perf_counter()
             workflow.run_on(array=image)
             seconds.append(time.perf_counter() - start)
-            error = task.get_output(1).get_image().astype(np.float32) / 255 - truth
-            mse.append(float(np.mean(error**2)))
-            mad.append(float(np.mean(np.abs(error))))
+            image_mse, image_mad = matte_errors(task.get_output(1).get_image(), alpha_path)
+            mse.append(image_mse)
+            mad.append(image_mad)
         print(
             f"| {input_size} | {np.mean(mse):.5f} | {np.mean(mad):.5f} "
             f"| {statistics.median(seconds):.3f} |"
