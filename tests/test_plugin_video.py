@@ -53,15 +53,22 @@ IMAGE_OUTPUTS = {"image": 0, "matte": 1, "cutout": 2, "composite": 4}
 
 
 @pytest.fixture
-def recorded(ikomia_workflow, checkpoint: Path):
-    """A workflow whose task records its outputs after each run (each frame of a video)."""
+def recorded(ikomia_workflow, checkpoint: Path, session):
+    """A workflow whose task records its outputs after each run (each frame of a video), with
+    the runtime and precision of ``session``, which gives the expected per-frame mattes."""
 
     def make(**parameters: str):
         workflow = ikomia_workflow()
         runs: list[dict[str, np.ndarray]] = []
         task = add_recorded_task(workflow, lambda task: runs.append(outputs(task)))
         task.set_parameters(
-            {"model_weight_file": str(checkpoint), "input_size": str(INPUT_SIZE), **parameters}
+            {
+                "model_weight_file": str(checkpoint),
+                "input_size": str(INPUT_SIZE),
+                "backend": session.backend,
+                "precision": session.precision,
+                **parameters,
+            }
         )
         return workflow, task, runs
 
