@@ -4,100 +4,89 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
 
+import numpy as np
 from ikomia import core, dataprocess, utils
 
+from infer_modnet_portrait_matting.image_outputs import KeptImageIO
 from infer_modnet_portrait_matting.modnet import (
-    DEFAULT_INPUT_SIZE,
-    DEFAULT_THRESHOLD,
     MattingSession,
-    check_backend,
-    check_input_size,
-    check_model_weight_file,
-    check_threshold,
-    cuda_available,
+    cutout,
+    estimate_foreground,
+    over_color,
+    read_background_image,
+    replace_background,
     resolve_weights,
     select_device,
+)
+from infer_modnet_portrait_matting.parameters import (
+    check_names,
+    default_values,
+    format_values,
+    parse_values,
 )
 
 WEIGHTS_FOLDER = Path(__file__).resolve().parent / "weights"
 CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
-T = TypeVar("T")
-
-
-def _parse(name: str, text: str, convert: Callable[[str], T], expected: str) -> T:
-    try:
-        return convert(text)
-    except ValueError:
-        raise ValueError(f"{name}: expected {expected}, got '{text}'") from None
-
-
-def _strtobool(text: str) -> bool:
-    return bool(utils.strtobool(text))
+# Studio draws the person mask over output 0 in this colour; background pixels stay clear.
+OVERLAY_COLORS = [CLASS_COLORS[1]]
+# The composite is RGB: with a transparent background it shows the person over black, the
+# cutout's colours premultiplied by its alpha.
+TRANSPARENT_AS_RGB = (0, 0, 0)
 
 
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
-    """Parameters; Ikomia passes them as strings, validated here on the way in."""
+    """Parameters, one attribute each (see :data:`parameters.PARAMETERS`); Ikomia passes them
+    as strings, parsed and validated on the way in."""
 
     def __init__(self) -> None:
         core.CWorkflowTaskParam.__init__(self)
-        self.input_size = DEFAULT_INPUT_SIZE
-        self.cuda = cuda_available()
-        self.model_weight_file = ""
-        self.threshold = DEFAULT_THRESHOLD
-        self.backend = "auto"
+        self._assign(default_values())
+
+    def _assign(self, values: Mapping[str, object]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
 
     def set_values(self, params: dict[str, str]) -> None:
-        # Ikomia may pass only the values that changed; validate all before assigning any.
-        get = params.get
-        input_size = check_input_size(
-            _parse("input_size", get("input_size", str(self.input_size)), int, "an integer")
-        )
-        cuda = _parse("cuda", get("cuda", str(self.cuda)), _strtobool, "True or False")
-        threshold = check_threshold(
-            _parse("threshold", get("threshold", str(self.threshold)), float, "a number")
-        )
-        backend = check_backend(get("backend", self.backend))
-        weight_file = get("model_weight_file", self.model_weight_file).strip()
-        if weight_file:
-            try:
-                check_model_weight_file(weight_file)
-            except FileNotFoundError as error:
-                # Ikomia and the widget report a bad parameter value as a ValueError.
-                raise ValueError(str(error)) from None
-        self.input_size, self.cuda = input_size, cuda
-        self.threshold, self.model_weight_file = threshold, weight_file
-        self.backend = backend
+        # All values are validated before any is assigned: a refused call changes nothing.
+        self._assign(parse_values(params, self.__dict__))
 
     def get_values(self) -> dict[str, str]:
-        return {
-            "input_size": str(self.input_size),
-            "cuda": str(self.cuda),
-            "model_weight_file": self.model_weight_file,
-            "threshold": str(self.threshold),
-            "backend": self.backend,
-        }
+        return format_values(self.__dict__)
 
 
 class InferModnetPortraitMatting(dataprocess.C2dImageTask):
-    """Outputs: 0 the input image, 1 the matte, 2 the RGBA cutout, 3 person/background mask."""
+    """Outputs: 0 the input image, 1 the matte, 2 the RGBA cutout, 3 person/background mask,
+    4 the RGB composite on the chosen background.
+
+    The background image is a file-path parameter, not a second image input: Ikomia would feed
+    a second image input the same photo as the first when a workflow runs on one image."""
 
     def __init__(self, name: str, param: InferModnetPortraitMattingParam | None) -> None:
         dataprocess.C2dImageTask.__init__(self, name)
-        self.add_output(dataprocess.CImageIO())
-        self.add_output(dataprocess.CImageIO())
+        self.add_output(KeptImageIO("matte"))
+        self.add_output(KeptImageIO("cutout"))
         self.add_output(dataprocess.CSemanticSegmentationIO())
+        self.add_output(KeptImageIO("composite"))
         self.set_param_object(
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
         self._session: MattingSession | None = None
         self._session_key: tuple[str, bool, str] | None = None
+        # Decoded once per file (and again if the file changes), not once per video frame.
+        self._background: np.ndarray | None = None
+        self._background_key: tuple[str, int] | None = None
         # Seconds spent in each stage of the last run, for benchmarks and profiling.
         self.timings: dict[str, float] = {}
+
+    def set_parameters(self, params: dict[str, str]) -> None:
+        # Ikomia keeps only the names a task already has, so a misspelt name would otherwise be
+        # dropped before set_values sees it, and the run would use the default without a word.
+        check_names(params)
+        dataprocess.C2dImageTask.set_parameters(self, params)
 
     def get_progress_steps(self) -> int:
         return 1
@@ -115,6 +104,38 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             self._session_key = key
         return self._session
 
+    def _background_image(self, path: str) -> np.ndarray | None:
+        if not path:
+            return None  # the core says that the 'image' background needs one
+        file = Path(path).expanduser()
+        key = (str(file), file.stat().st_mtime_ns if file.is_file() else -1)
+        if key != self._background_key:
+            self._background = read_background_image(file)
+            self._background_key = key
+        return self._background
+
+    def _composite(
+        self,
+        param: InferModnetPortraitMattingParam,
+        image: np.ndarray,
+        foreground: np.ndarray,
+        matte: np.ndarray,
+    ) -> np.ndarray:
+        if param.background == "transparent":
+            return over_color(foreground, matte, TRANSPARENT_AS_RGB)
+        background_image = (
+            self._background_image(param.background_image) if param.background == "image" else None
+        )
+        return replace_background(
+            image,
+            foreground,
+            matte,
+            param.background,
+            param.background_color,
+            param.blur_strength,
+            background_image,
+        )
+
     def run(self) -> None:
         self.begin_task_run()
         param = self.get_param_object()
@@ -126,14 +147,20 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         result = session.predict(image_input.get_image(), param.input_size, timings)
 
         start = time.perf_counter()
+        foreground = estimate_foreground(result.image, result.matte, param.foreground)
+        estimated = time.perf_counter()
         self.forward_input_image(0, 0)
         self.get_output(1).set_image(result.matte)
-        self.get_output(2).set_image(result.cutout())
+        self.get_output(2).set_image(cutout(foreground, result.matte))
         segmentation = self.get_output(3)
         segmentation.set_class_names(CLASS_NAMES)
         segmentation.set_class_colors(CLASS_COLORS)
         segmentation.set_mask(result.mask(param.threshold))
-        timings["outputs"] = time.perf_counter() - start
+        self.set_output_color_map(0, 3, OVERLAY_COLORS, True)
+        composite = self._composite(param, result.image, foreground, result.matte)
+        self.get_output(4).set_image(composite)
+        timings["foreground"] = estimated - start
+        timings["outputs"] = time.perf_counter() - estimated
         self.timings = timings
 
         self.emit_step_progress()
@@ -150,8 +177,10 @@ class InferModnetPortraitMattingFactory(dataprocess.CTaskFactory):
             "person mask from a single photo or video frame."
         )
         info.path = "Plugins/Python/Background"
-        info.version = "2.0.0"
-        info.min_ikomia_version = "0.15.0"
+        info.version = "2.1.0"
+        # The widget is PyQt6, which Ikomia ships from 0.16.0 on (earlier versions load PyQt5
+        # widgets). No maximum: no later version is known to break the plugin.
+        info.min_ikomia_version = "0.16.0"
         info.min_python_version = "3.10.0"
         info.icon_path = "icons/icon.png"
         info.authors = "Zhanghan Ke, Jiayu Sun, Kaican Li, Qiong Yan, Rynson W.H. Lau"

@@ -1,4 +1,4 @@
-"""Ikomia Studio widget: edits the parameters of infer_modnet_portrait_matting."""
+"""Ikomia Studio widget: one control per parameter of :data:`parameters.PARAMETERS`."""
 
 from __future__ import annotations
 
@@ -9,16 +9,90 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
     InferModnetPortraitMattingParam,
 )
-from infer_modnet_portrait_matting.modnet import BACKENDS, cuda_available
+from infer_modnet_portrait_matting.parameters import (
+    PARAMETERS,
+    Check,
+    Combo,
+    DoubleSpin,
+    FileBrowse,
+    LineEdit,
+    Parameter,
+    Spin,
+)
 
-INPUT_SIZE_STEP = 32
-INPUT_SIZE_MAX = 4096
+
+def snap(value: int, control: Spin) -> int:
+    """``value`` rounded to the nearest multiple of the spin box's step within its range: a step
+    does not stop the user typing e.g. 500, so round instead of rejecting."""
+    steps = max(1, round(value / control.step))
+    return min(steps * control.step, control.maximum)
 
 
-def _nearest_input_size(value: int) -> int:
-    # A spin box step does not stop the user typing e.g. 500; round instead of rejecting.
-    steps = max(1, round(value / INPUT_SIZE_STEP))
-    return min(steps * INPUT_SIZE_STEP, INPUT_SIZE_MAX)
+class ParameterControl:
+    """The Qt control of one parameter: built from its table entry, read back as a string."""
+
+    def __init__(self, grid: QGridLayout, parameter: Parameter, value: object) -> None:
+        self.parameter = parameter
+        control = parameter.control
+        label = parameter.label
+        if isinstance(control, Spin):
+            self.widget = pyqtutils.append_spin(
+                grid, label, value, min=control.minimum, max=control.maximum, step=control.step
+            )
+            if control.snap:
+                self.widget.editingFinished.connect(self._snap)
+        elif isinstance(control, DoubleSpin):
+            self.widget = pyqtutils.append_double_spin(
+                grid,
+                label,
+                value,
+                min=control.minimum,
+                max=control.maximum,
+                step=control.step,
+                decimals=control.decimals,
+            )
+        elif isinstance(control, Check):
+            available = control.available is None or control.available()
+            self.widget = pyqtutils.append_check(grid, label, bool(value) and available)
+            self.widget.setEnabled(available)
+        elif isinstance(control, Combo):
+            self.widget = pyqtutils.append_combo(grid, label)
+            self.widget.addItems(control.choices)
+            self.widget.setCurrentText(str(value))
+        elif isinstance(control, FileBrowse):
+            self.widget = pyqtutils.append_browse_file(
+                grid, label, str(value), file_filter=control.file_filter, tooltip=parameter.tooltip
+            )
+        elif isinstance(control, LineEdit):
+            self.widget = pyqtutils.append_edit(grid, label, str(value))
+        else:
+            raise TypeError(f"{parameter.name}: no widget for {control!r}")
+        tooltip = parameter.tooltip
+        if isinstance(control, Check) and not self.widget.isEnabled():
+            tooltip = control.unavailable_tooltip
+        self.widget.setToolTip(tooltip)
+
+    def _snap(self) -> None:
+        self.widget.setValue(snap(self.widget.value(), self.parameter.control))
+
+    def text(self) -> str:
+        """The value shown, as the string ``set_values`` parses."""
+        control = self.parameter.control
+        if isinstance(control, Spin):
+            if control.snap:
+                self._snap()
+            return str(self.widget.value())
+        if isinstance(control, DoubleSpin):
+            return str(self.widget.value())
+        if isinstance(control, Check):
+            return str(self.widget.isChecked())
+        if isinstance(control, Combo):
+            return self.widget.currentText()
+        if isinstance(control, FileBrowse):
+            # The line edit, not BrowseFileWidget.path, which follows typing only on
+            # editingFinished.
+            return self.widget.qedit_file.text().strip()
+        return self.widget.text().strip()
 
 
 class InferModnetPortraitMattingWidget(core.CWorkflowTaskWidget):
@@ -28,79 +102,24 @@ class InferModnetPortraitMattingWidget(core.CWorkflowTaskWidget):
         core.CWorkflowTaskWidget.__init__(self, parent)
         self.parameters = InferModnetPortraitMattingParam() if param is None else param
         self.grid_layout = QGridLayout()
-
-        self.spin_input_size = pyqtutils.append_spin(
-            self.grid_layout,
-            "Input size",
-            self.parameters.input_size,
-            min=INPUT_SIZE_STEP,
-            max=INPUT_SIZE_MAX,
-            step=INPUT_SIZE_STEP,
-        )
-        self.spin_input_size.setToolTip(
-            "The short side of the image is resized to this value (multiples of 32)"
-        )
-        self.spin_input_size.editingFinished.connect(self._snap_input_size)
-
-        gpu = cuda_available()
-        self.check_cuda = pyqtutils.append_check(
-            self.grid_layout, "CUDA", self.parameters.cuda and gpu
-        )
-        self.check_cuda.setEnabled(gpu)
-        if not gpu:
-            self.check_cuda.setToolTip("No usable CUDA device: the model runs on the CPU")
-
-        self.combo_backend = pyqtutils.append_combo(self.grid_layout, "Backend")
-        self.combo_backend.addItems(BACKENDS)
-        self.combo_backend.setCurrentText(self.parameters.backend)
-        self.combo_backend.setToolTip(
-            "auto: ONNX Runtime on the CPU, PyTorch on a GPU; both give the same matte"
-        )
-
-        self.browse_weight_file = pyqtutils.append_browse_file(
-            self.grid_layout,
-            "Model weight file",
-            self.parameters.model_weight_file,
-            file_filter="MODNet checkpoint (*.ckpt)",
-            tooltip="MODNet .ckpt checkpoint; leave empty to use the default weights",
-        )
-
-        self.spin_threshold = pyqtutils.append_double_spin(
-            self.grid_layout,
-            "Threshold",
-            self.parameters.threshold,
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            decimals=2,
-        )
-        self.spin_threshold.setToolTip("Matte value above which a pixel is a person in the mask")
-
-        # set_values rejects e.g. a weight file that does not exist; say why here.
+        self.controls = {
+            parameter.name: ParameterControl(
+                self.grid_layout, parameter, getattr(self.parameters, parameter.name)
+            )
+            for parameter in PARAMETERS
+        }
+        # set_values refuses e.g. a weight file that does not exist; say why here.
         self.label_error = QLabel()
         self.label_error.setWordWrap(True)
         self.label_error.setStyleSheet("color: #d04040")
         self.label_error.hide()
         self.grid_layout.addWidget(self.label_error, self.grid_layout.rowCount(), 0, 1, 2)
-
         self.set_layout(qtconversion.PyQtToQt(self.grid_layout))
 
-    def _snap_input_size(self) -> None:
-        self.spin_input_size.setValue(_nearest_input_size(self.spin_input_size.value()))
-
     def on_apply(self) -> None:
-        self._snap_input_size()
-        # The line edit, not BrowseFileWidget.path: path only follows typing on editingFinished.
-        weight_file = self.browse_weight_file.qedit_file.text().strip()
         try:
             self.parameters.set_values(
-                {
-                    "input_size": str(self.spin_input_size.value()),
-                    "cuda": str(self.check_cuda.isChecked()),
-                    "model_weight_file": weight_file,
-                    "threshold": str(self.spin_threshold.value()),
-                    "backend": self.combo_backend.currentText(),
-                }
+                {name: control.text() for name, control in self.controls.items()}
             )
         except ValueError as error:
             self.label_error.setText(str(error))

@@ -8,16 +8,18 @@ path imports PyTorch only to build the export the first time. The PyTorch runner
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import math
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .errors import CheckpointError, NonFiniteOutputError
+from .export_cache import ExportCache
 
 if TYPE_CHECKING:
     from .network import MODNet
@@ -26,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 # Bump when the exported graph changes, so that cached exports are rebuilt.
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 # The ONNX export must reproduce the PyTorch alpha to this max abs difference.
 EXPORT_TOLERANCE = 1e-4
 
@@ -62,101 +64,129 @@ def load_model(weights: Path) -> MODNet:
     return fold_batch_norms(load_checkpoint(weights))
 
 
+# ONNX Runtime's CPU arena keeps, for the life of the session, the memory of the largest input it
+# has seen. Shrinking it at the end of a run gives back what that run does not need kept, so a
+# long-running process returns to its usual footprint after an unusual image; but shrinking
+# after every run makes the next one allocate again, which costs time on ordinary photos
+# (scripts/benchmark_limits.py, "arena" table). So the arena is shrunk only after a run whose
+# input's pixel count differs from the previous run's by more than SHRINK_FACTOR: a stream of
+# photos of ordinary proportions (1:1 to 2:1) at one input size never pays for it.
+ARENA_MODES = ("shrink-on-change", "shrink-always", "keep", "off")
+SHRINK_FACTOR = 2.0
+
+
 class OnnxRuntimeRunner:
+    """``arena``: one of :data:`ARENA_MODES`; ``keep`` is ONNX Runtime's default, ``off`` runs
+    without an arena."""
+
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: str | Path, device: str) -> None:
+    def __init__(self, onnx_path: str | Path, device: str, arena: str = ARENA_MODES[0]) -> None:
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(onnx_path), providers=providers)
+        options = ort.SessionOptions()
+        options.enable_cpu_mem_arena = arena != "off"
+        self.arena = arena
+        self.shrink = ort.RunOptions()
+        self.shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self.last_pixels = 0
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"input": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        pixels = x.shape[-2] * x.shape[-1]
+        ratio = pixels / self.last_pixels if self.last_pixels else math.inf
+        changed = not 1 / SHRINK_FACTOR <= ratio <= SHRINK_FACTOR
+        self.last_pixels = pixels
+        shrink = self.arena == "shrink-always" or (self.arena == "shrink-on-change" and changed)
+        inputs = {"input": np.ascontiguousarray(x, dtype=np.float32)}
+        return self.session.run(None, inputs, self.shrink if shrink else None)[0]
 
 
 def export_onnx(model: MODNet, path: str | Path) -> Path:
-    """Exports ``model`` with dynamic batch, height and width (input ``input``, output
-    ``output``), writing through a temporary file so that a failed export leaves nothing."""
+    """Exports ``model`` to ``path`` with dynamic batch, height and width (input ``input``,
+    output ``output``)."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
     axes = {0: "batch", 2: "height", 3: "width"}
-    try:
-        with warnings.catch_warnings():
-            # The TorchScript exporter is deprecated in favour of one that needs onnxscript;
-            # it still exports this static graph exactly. InstanceNorm's "train=True" notice
-            # is expected: it normalises with each image's own statistics by design.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model.cpu().eval(),
-                (torch.zeros(1, 3, 64, 64),),
-                tmp_name,
-                dynamo=False,
-                input_names=["input"],
-                output_names=["output"],
-                dynamic_axes={"input": axes, "output": axes},
-                opset_version=17,
-            )
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    return path
+    with warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of one that needs onnxscript; it
+        # still exports this static graph exactly. InstanceNorm's "train=True" notice is
+        # expected: it normalises with each image's own statistics by design.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.cpu().eval(),
+            (torch.zeros(1, 3, 64, 64),),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": axes, "output": axes},
+            opset_version=17,
+        )
+    return Path(path)
 
 
 def export_error(model: MODNet, runner: Runner) -> float:
-    """Max abs difference between ``runner`` and PyTorch's ``model`` on a fixed input."""
+    """Max abs difference between ``runner`` and PyTorch's ``model`` on a fixed input (NaN if
+    the runner's output is not finite); raises if PyTorch's is not."""
     from .torch_runner import TorchRunner
 
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 96, 128)).astype(np.float32)
-    return float(np.abs(runner(x) - TorchRunner(model, "cpu")(x)).max())
-
-
-def _load(path: Path, device: str) -> OnnxRuntimeRunner | None:
-    try:
-        return OnnxRuntimeRunner(path, device)
-    except Exception as error:  # onnxruntime raises its own types for unreadable files
-        logger.warning("cannot load the ONNX export %s (%s)", path, error)
-        return None
+    expected = TorchRunner(model, "cpu")(x)
+    if not np.isfinite(expected).all():
+        raise NonFiniteOutputError.for_output()
+    return float(np.abs(runner(x) - expected).max())
 
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modnet"
 
 
-def export_path(weights: Path, cache_dir: Path) -> Path:
-    """Where the export of ``weights`` is cached, named after their content."""
-    digest = hashlib.sha256(EXPORT_VERSION.encode())
-    with weights.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return cache_dir / f"modnet-{digest.hexdigest()[:16]}.onnx"
+def export_cache(cache_dir: Path) -> ExportCache:
+    return ExportCache(cache_dir, prefix="modnet", suffix=".onnx", version=EXPORT_VERSION)
 
 
 def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunner:
-    """ONNX Runtime on the cached export of ``weights``. A missing or unreadable export is
-    (re)built from the checkpoint and checked against PyTorch before it is used."""
-    path = export_path(weights, cache_dir)
-    runner = _load(path, device) if path.is_file() else None
-    if runner is not None:
-        return runner
+    """ONNX Runtime on the cached export of ``weights``, built from the checkpoint and checked
+    against PyTorch when there is none (see :mod:`modnet.export_cache`)."""
+    cache = export_cache(cache_dir)
+    key = cache.key(weights)
+    path = cache.find(key)
+    if path is not None:
+        try:
+            return OnnxRuntimeRunner(path, device)
+        except Exception as error:  # onnxruntime raises its own types, e.g. for a newer opset
+            logger.warning("cannot load the ONNX export %s (%s): it is rebuilt", path, error)
+            path.unlink(missing_ok=True)
     model = load_model(weights)
-    logger.info("Exporting MODNet to ONNX: %s", path)
-    export_onnx(model, path)
-    runner = _load(path, device)
-    error = float("inf") if runner is None else export_error(model, runner)
-    if runner is None or error > EXPORT_TOLERANCE:
-        path.unlink(missing_ok=True)
-        raise RuntimeError(
-            f"{path}: the ONNX export differs from PyTorch by {error:.2g} "
-            f"(> {EXPORT_TOLERANCE}); it was removed, use backend 'torch'"
-        )
-    return runner
+    checked: list[OnnxRuntimeRunner] = []
+
+    def build(part: Path) -> None:
+        export_onnx(model, part)
+        runner = OnnxRuntimeRunner(part, device)
+        error = export_error(model, runner)
+        if not error <= EXPORT_TOLERANCE:  # also catches NaN
+            raise RuntimeError(
+                f"the ONNX export of {weights} differs from PyTorch by {error:.2g} "
+                f"(> {EXPORT_TOLERANCE}); it was not kept, use backend 'torch'"
+            )
+        checked.append(runner)
+
+    logger.info("Exporting MODNet to ONNX in %s", cache_dir)
+    try:
+        cache.store(key, build)
+    except NonFiniteOutputError as error:
+        raise NonFiniteOutputError(f"{weights}: {error}") from None
+    except OSError as error:
+        raise type(error)(
+            f"no ONNX export of {weights} in {cache_dir}, and none can be written there "
+            f"({error}): make the folder writable (or choose another cache_dir), or use the "
+            "backend 'torch' ('auto' falls back to it)",
+        ) from error
+    return checked[0]
 
 
 def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | None) -> Runner:
@@ -167,7 +197,10 @@ def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | No
         try:
             return onnx_runner(weights, device, cache_dir or default_cache_dir())
         # OSError: the cache cannot be written; RuntimeError and ImportError: the exporter
-        # is missing or failed, or the export does not reproduce PyTorch.
+        # is missing or failed, or the export does not reproduce PyTorch. Unfit weights are
+        # not a reason to fall back: PyTorch would fail on them too.
+        except (CheckpointError, NonFiniteOutputError):
+            raise
         except (OSError, RuntimeError, ImportError) as error:
             if backend != "auto":
                 raise

@@ -7,47 +7,14 @@ is registered twice (as ``backbone`` and as ``lr_branch.backbone``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
+from .checkpoint_file import convert_state_dict
 from .errors import CheckpointError
 from .network import MODNet
-
-# Position in the reference InvertedResidual's flat Sequential -> torchvision's nested names.
-# The first block has no expansion layer, hence its own table.
-_FIRST_BLOCK = {"0": "0.0", "1": "0.1", "3": "1", "4": "2"}
-_EXPANDED_BLOCK = {"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"}
-_BLOCK_KEY = re.compile(r"backbone\.model\.features\.(\d+)\.conv\.(\d+)\.(.+)")
-
-# Present in official files, unused at inference: the semantic and detail training heads, and
-# the second registration of the backbone (the same tensors as ``backbone.model``).
-_UNUSED_PREFIXES = ("lr_branch.conv_lr.", "hr_branch.conv_hr.", "lr_branch.backbone.")
-
-
-def _torchvision_key(key: str) -> str:
-    match = _BLOCK_KEY.fullmatch(key)
-    if match:
-        block, index, rest = match.groups()
-        table = _FIRST_BLOCK if block == "1" else _EXPANDED_BLOCK
-        return f"backbone.features.{block}.conv.{table[index]}.{rest}"
-    return key.replace("backbone.model.features.", "backbone.features.", 1)
-
-
-def convert_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Maps an official MODNet state dict (with or without ``module.``) onto :class:`MODNet`."""
-    converted = {}
-    for key, value in state_dict.items():
-        key = key.removeprefix("module.")
-        if key.startswith(_UNUSED_PREFIXES):
-            continue
-        try:
-            converted[_torchvision_key(key)] = value
-        except KeyError:
-            raise CheckpointError(f"unexpected backbone layer '{key}'") from None
-    return converted
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -88,6 +55,11 @@ def load_weights(model: MODNet, state_dict: Mapping[str, torch.Tensor], source: 
                 f"expected {tuple(expected[key].shape)}"
             )
             break
+    if not problems:
+        # NaN or infinite weights load without complaint and make every matte empty.
+        unfit = [key for key in sorted(converted) if not torch.isfinite(converted[key]).all()]
+        if unfit:
+            problems.append(f"{len(unfit)} tensors hold NaN or infinite values (first: {unfit[0]})")
     if problems:
         raise CheckpointError(f"{source}: not a MODNet checkpoint: " + "; ".join(problems))
     model.load_state_dict(converted, strict=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-# Network inputs must be multiples of the backbone's total stride.
-STRIDE = 32
+from .limits import MAX_NETWORK_PIXELS, STRIDE
 
 
 def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -55,13 +56,24 @@ def shrinks(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
     return target[0] * target[1] < source[0] * source[1]
 
 
-def network_size(height: int, width: int, input_size: int) -> tuple[int, int]:
-    """(height, width) fed to the network: short side scaled to ``input_size``, each side then
-    floored to a multiple of 32 and never below 32 (the MODNet paper's evaluation protocol)."""
+def network_size(
+    height: int, width: int, input_size: int, max_pixels: int = MAX_NETWORK_PIXELS
+) -> tuple[int, int]:
+    """(height, width) fed to the network: short side scaled to ``input_size`` (the MODNet
+    paper's evaluation protocol), or less where that would exceed ``max_pixels``; each side then
+    floored to a multiple of 32 and never below 32, the long side at most ``max_pixels // 32``.
+    """
     short = min(height, width)
-
-    def fit(side: int) -> int:
+    if height * width * input_size**2 <= max_pixels * short**2:
         # Integer arithmetic: the short side maps to exactly ``input_size``.
-        return max(STRIDE, side * input_size // short // STRIDE * STRIDE)
-
-    return fit(height), fit(width)
+        scaled = [side * input_size // short for side in (height, width)]
+    else:
+        # Long thin images: the pixel count sets the scale, sqrt(max_pixels / pixels), exactly
+        # (isqrt of the floor is the floor of the square root).
+        pixels = height * width
+        scaled = [math.isqrt(side * side * max_pixels // pixels) for side in (height, width)]
+    sides = [max(STRIDE, side // STRIDE * STRIDE) for side in scaled]
+    if sides[0] * sides[1] > max_pixels:  # a side raised to the minimum of 32
+        long = 0 if sides[0] >= sides[1] else 1
+        sides[long] = max_pixels // sides[1 - long] // STRIDE * STRIDE
+    return sides[0], sides[1]

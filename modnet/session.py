@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,31 +12,44 @@ import cv2
 import numpy as np
 
 from .backends import check_backend, create_runner
-from .image import STRIDE, network_size, shrinks, to_rgb_uint8
+from .checkpoint_file import check_checkpoint_file
+from .errors import NonFiniteOutputError
+from .image import network_size, shrinks, to_rgb_uint8
+from .limits import INPUT_SIZE_MAX, STRIDE
 
 DEFAULT_INPUT_SIZE = 512
 DEFAULT_THRESHOLD = 0.5
+INPUT_SIZES = (
+    f"a multiple of {STRIDE} from {STRIDE} to {INPUT_SIZE_MAX} (e.g. {DEFAULT_INPUT_SIZE})"
+)
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
 
 
 def check_input_size(input_size: int) -> int:
-    """Validates ``input_size``: a multiple of 32, at least 32."""
-    if isinstance(input_size, bool) or not isinstance(input_size, int):
+    """Validates ``input_size``: an integer (NumPy's included) that is a multiple of 32 from 32
+    to :data:`modnet.limits.INPUT_SIZE_MAX`; returns it as an ``int``."""
+    # bool is an Integral; True as an input size is a mistake, not 1.
+    if isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral):
         raise ValueError(
-            f"input_size: expected an integer multiple of {STRIDE} (e.g. 512), got {input_size!r}"
+            f"input_size: expected an integer, {INPUT_SIZES}, "
+            f"got {input_size!r} ({_type_name(input_size)})"
         )
-    if input_size < STRIDE or input_size % STRIDE:
-        raise ValueError(
-            f"input_size: expected a multiple of {STRIDE} that is at least {STRIDE} "
-            f"(e.g. 512), got {input_size}"
-        )
-    return input_size
+    value = int(input_size)
+    if not STRIDE <= value <= INPUT_SIZE_MAX or value % STRIDE:
+        raise ValueError(f"input_size: expected {INPUT_SIZES}, got {value}")
+    return value
 
 
 def check_threshold(threshold: float) -> float:
-    """Validates the segmentation ``threshold``: a number in [0, 1]."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise ValueError(f"threshold: expected a number in [0, 1], got {threshold!r}")
-    if not 0.0 <= threshold <= 1.0:
+    """Validates the segmentation ``threshold``: a real number (NumPy's included) in [0, 1]."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise ValueError(
+            f"threshold: expected a number in [0, 1], got {threshold!r} ({_type_name(threshold)})"
+        )
+    if not 0.0 <= threshold <= 1.0:  # also refuses NaN
         raise ValueError(f"threshold: expected a number in [0, 1], got {threshold}")
     return float(threshold)
 
@@ -75,7 +89,8 @@ class MattingSession:
     ) -> None:
         check_backend(backend)
         self.device = str(device)
-        self.weights = Path(weights)
+        # Checked before any backend is tried: a missing file is not a reason to fall back.
+        self.weights = check_checkpoint_file(weights)
         cache = Path(cache_dir) if cache_dir is not None else None
         self.network = create_runner(backend, self.weights, self.device, cache)
         self.backend: str = self.network.name
@@ -94,12 +109,15 @@ class MattingSession:
         ``forward`` and ``postprocess``.
         """
         start = time.perf_counter()
-        check_input_size(input_size)
+        input_size = check_input_size(input_size)
         rgb = to_rgb_uint8(image)
         size = network_size(*rgb.shape[:2], input_size)
         prepared = time.perf_counter()
         pipeline = self.network.matte if self.on_device else self._host_matte
-        matte = pipeline(rgb, size, timings)
+        try:
+            matte = pipeline(rgb, size, timings)
+        except NonFiniteOutputError as error:
+            raise NonFiniteOutputError(f"{self.weights}: {error}") from None
         if timings is not None:
             # Validation and colour conversion count as preprocessing.
             timings["preprocess"] += prepared - start
@@ -121,6 +139,8 @@ class MattingSession:
         preprocessed = time.perf_counter()
         alpha = self.network(x)[0, 0]
         forwarded = time.perf_counter()
+        if not np.isfinite(alpha).all():
+            raise NonFiniteOutputError.for_output()
         matte = _resize(np.rint(alpha * 255.0).astype(np.uint8), width, height)
         if timings is not None:
             timings["preprocess"] = preprocessed - start

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import NonFiniteOutputError
 from .image import shrinks
 from .network import MODNet
 
@@ -99,6 +100,8 @@ class TorchRunner:
             clock.lap("preprocess")
             alpha = self.forward(x)
             clock.lap("forward")
+            if not torch.isfinite(alpha).all():
+                raise NonFiniteOutputError.for_output()
             alpha = resize(alpha, rgb.shape[:2]).mul_(255.0).round_()
             matte = alpha[0, 0].to(torch.uint8).cpu().numpy()
         clock.lap("postprocess")

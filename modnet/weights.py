@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
 import os
-import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+from .checkpoint_file import check_checkpoint_file
 from .errors import CheckpointError
+from .files import temporary_beside
 
 logger = logging.getLogger(__name__)
+
+# The checkpoint is 26 MB: 10 minutes is 0.35 Mbit/s. A server that stops sending for
+# STALL_TIMEOUT_S fails sooner; one that trickles is stopped by the deadline.
+DOWNLOAD_DEADLINE_S = 600.0
+STALL_TIMEOUT_S = 30.0
+PROGRESS_EVERY_S = 10.0
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,19 @@ class WeightsError(RuntimeError):
 
 
 def check_model_weight_file(model_weight_file: str | os.PathLike[str]) -> Path:
-    """The path of an explicitly chosen checkpoint, which must be an existing file."""
+    """The path of an explicitly chosen checkpoint: an existing PyTorch checkpoint with MODNet's
+    tensor names and shapes (read without PyTorch, in milliseconds; see
+    :func:`modnet.checkpoint_file.check_checkpoint_file`)."""
     path = Path(model_weight_file).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
             f"model_weight_file: no file at '{path}'; give the path of a MODNet .ckpt "
             "checkpoint, or leave it empty to use the default weights"
         )
-    return path
+    try:
+        return check_checkpoint_file(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"model_weight_file: {error}") from None
 
 
 def resolve_weights(
@@ -76,32 +92,47 @@ def resolve_weights(
     return download_weights(weights.url(hub_url), local)
 
 
-def download_weights(url: str, destination: str | os.PathLike[str], timeout: float = 30.0) -> Path:
+def download_weights(
+    url: str,
+    destination: str | os.PathLike[str],
+    timeout: float = STALL_TIMEOUT_S,
+    deadline: float = DOWNLOAD_DEADLINE_S,
+) -> Path:
     """Downloads a checkpoint to ``destination`` through a temporary file in the same folder,
-    renamed only once it loads into MODNet. Nothing is left behind on failure."""
+    renamed only once it loads into MODNet. Nothing is left behind on failure.
+
+    Gives up when no byte arrives for ``timeout`` seconds or when the whole download takes more
+    than ``deadline`` seconds.
+    """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
+    advice = (
+        f"Without network access, copy {destination.name} to {destination}, "
+        "or set model_weight_file to its path"
     )
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            _fetch(url, out, timeout)
-        _check_loads(tmp, url)
-        os.replace(tmp, destination)
-    # http.client.HTTPException: e.g. IncompleteRead when a chunked response is cut short.
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        with temporary_beside(destination) as part:
+            try:
+                with part.open("wb") as out:
+                    _fetch(url, out, timeout, deadline)
+                _check_loads(part, url)
+            # http.client.HTTPException: e.g. IncompleteRead when a chunked response is cut
+            # short.
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                raise WeightsError(
+                    f"could not download the MODNet weights from {url} ({exc}). " + advice
+                ) from exc
+            except CheckpointError as exc:
+                raise WeightsError(
+                    f"the file downloaded from {url} is corrupt and was discarded: {exc}"
+                ) from exc
+            os.replace(part, destination)
+    except OSError as exc:  # the folder cannot be created or written
         raise WeightsError(
-            f"could not download the MODNet weights from {url} ({exc}). Without network access, "
-            f"copy {destination.name} to {destination}, or set model_weight_file to its path"
+            f"the MODNet weights are missing: there is no {destination}, and they cannot be "
+            f"downloaded into {destination.parent} ({exc}). Copy {destination.name} there "
+            f"(it is at {url}), make the folder writable, or set model_weight_file to the "
+            "path of a copy"
         ) from exc
-    except CheckpointError as exc:
-        raise WeightsError(
-            f"the file downloaded from {url} is corrupt and was discarded: {exc}"
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.info("MODNet weights saved to %s", destination)
     return destination
 
@@ -114,20 +145,46 @@ def _check_loads(path: Path, source: str) -> None:
     load_weights(MODNet(), read_state_dict(path), source)
 
 
-def _fetch(url: str, out, timeout: float, chunk_size: int = 1 << 20) -> None:
+class _Progress:
+    """Logs the first bytes, then every 10% or every ``PROGRESS_EVERY_S`` seconds."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.received = 0
+        self.next_share = 0.0
+        self.next_time = 0.0
+
+    def add(self, count: int) -> None:
+        self.received += count
+        share = self.received / self.total if self.total else 0.0
+        now = time.monotonic()
+        if share < self.next_share and now < self.next_time:
+            return
+        if self.total:
+            logger.info(
+                "Downloading MODNet weights: %d%% of %.1f MB",
+                100 * self.received // self.total,
+                self.total / 1e6,
+            )
+        else:
+            logger.info("Downloading MODNet weights: %.1f MB", self.received / 1e6)
+        self.next_share = math.floor(share * 10 + 1) / 10
+        self.next_time = now + PROGRESS_EVERY_S
+
+
+def _fetch(url: str, out: BinaryIO, timeout: float, deadline: float) -> None:
     logger.info("Downloading MODNet weights from %s", url)
+    end = time.monotonic() + deadline
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = int(response.headers.get("Content-Length") or 0)
-        received, next_report = 0, 0.1
-        while chunk := response.read(chunk_size):
+        progress = _Progress(int(response.headers.get("Content-Length") or 0))
+        # read1 returns what one socket read brings, so the deadline is checked as bytes come
+        # (read would wait for a whole chunk from a server sending a byte at a time).
+        while chunk := response.read1(CHUNK_BYTES):
             out.write(chunk)
-            received += len(chunk)
-            if total and received / total >= next_report:
-                logger.info(
-                    "Downloading MODNet weights: %d%% of %.1f MB",
-                    100 * received // total,
-                    total / 1e6,
+            progress.add(len(chunk))
+            if time.monotonic() > end:
+                raise TimeoutError(
+                    f"gave up after {deadline:g} s with {progress.received} bytes received"
                 )
-                next_report += 0.1
-    if total and received != total:
-        raise OSError(f"connection closed after {received} of {total} bytes")
+    if progress.total and progress.received != progress.total:
+        raise OSError(f"connection closed after {progress.received} of {progress.total} bytes")

@@ -53,7 +53,7 @@ BIG_SIZE = (6000, 4000)
 BIG_REPEATS = 3
 # Between timed calls: lets the previous runtime's spinning worker threads go idle first.
 PAUSE_S = 0.05
-STAGES = ("preprocess", "forward", "postprocess", "outputs")
+STAGES = ("preprocess", "forward", "postprocess", "foreground", "outputs")
 
 TARGET_OVERHEAD_SHARE = 0.15
 TARGET_OLD_RATIO = 4.0

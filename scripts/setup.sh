@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt "ikomia==0.16.1"
+# The runtime requirements one file at a time in sorted order, as Ikomia installs a plugin's.
+for requirements in $(ls requirements[0-9]*.txt | sort); do
+  .venv/bin/python -m pip install --quiet -r "$requirements"
+done
+.venv/bin/python -m pip install --quiet "ikomia==0.16.1"
 
 # Weights: taken from ../shared/models when present; otherwise the plugin downloads them from
 # Ikomia's model hub on its first run.

@@ -7,7 +7,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "No .venv: run 'bash scripts/setup.sh' first." >&2
   exit 1
 fi
-.venv/bin/python -m pip install --quiet -r dev-requirements.txt || exit 1
+.venv/bin/python -m pip install --quiet -r tests/dev-packages.txt || exit 1
 .venv/bin/ruff check . || exit 1
 .venv/bin/ruff format --check . || exit 1
 .venv/bin/python -m pytest "$@"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -13,8 +16,16 @@ import pytest
 import torch
 from torch import nn
 
-from modnet import MattingSession, fold_batch_norms, load_checkpoint, network_size
-from modnet.backends import EXPORT_TOLERANCE, check_backend, export_path, resolve_backend
+from conftest import ONNX_MODEL
+from modnet import (
+    CheckpointError,
+    MattingSession,
+    NonFiniteOutputError,
+    fold_batch_norms,
+    load_checkpoint,
+    network_size,
+)
+from modnet.backends import EXPORT_TOLERANCE, check_backend, export_cache, resolve_backend
 from modnet.layers import IBNorm
 
 
@@ -93,26 +104,43 @@ def test_unknown_backend_is_refused_by_name() -> None:
         MattingSession(Path("unused.ckpt"), backend="openvino")
 
 
-def test_export_is_cached(weights_copy: Path, cache: Path) -> None:
-    MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
-    exports = list(cache.iterdir())
-    assert exports == [export_path(weights_copy, cache)]
-    stamp = exports[0].stat().st_mtime_ns
-    MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
-    assert exports[0].stat().st_mtime_ns == stamp, "the cached export was rebuilt"
+def cached_exports(cache: Path) -> list[Path]:
+    return export_cache(cache).entries()
+
+
+def test_export_is_cached(weights_copy: Path, cache: Path, caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    assert "Exporting" in caplog.text
+    exports = cached_exports(cache)
+    assert list(cache.iterdir()) == exports and len(exports) == 1
+    content = exports[0].read_bytes()
+    caplog.clear()
+
+    with caplog.at_level(logging.INFO):
+        MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+
+    assert "Exporting" not in caplog.text, "the cached export was rebuilt"
     assert list(cache.iterdir()) == exports
+    assert exports[0].read_bytes() == content
 
 
-def test_corrupt_cached_export_is_rebuilt(
-    weights_copy: Path, cache: Path, sample_rgb, caplog
+@pytest.mark.parametrize("replacement", ["garbage", "another network"])
+def test_replaced_cached_export_is_rebuilt_not_trusted(
+    weights_copy: Path, cache: Path, sample_rgb, caplog, replacement: str
 ) -> None:
-    path = export_path(weights_copy, cache)
-    cache.mkdir()
-    path.write_bytes(b"not an onnx model")
+    MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    [path] = cached_exports(cache)
+    # The MODNet authors' export loads and runs, but is not what was checked against PyTorch.
+    content = b"not an onnx model" if replacement == "garbage" else ONNX_MODEL.read_bytes()
+    path.write_bytes(content)
+
     with caplog.at_level(logging.WARNING):
         session = MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
-    assert any("cannot load" in r.getMessage() for r in caplog.records)
-    assert path.stat().st_size > 1_000_000
+
+    assert "modified" in caplog.text
+    [rebuilt] = cached_exports(cache)
+    assert rebuilt.read_bytes() != content
     assert session.predict(sample_rgb).matte.shape == sample_rgb.shape[:2]
 
 
@@ -122,7 +150,17 @@ def test_export_of_other_weights_is_not_reused(weights_copy: Path, cache: Path) 
     state[key] = state[key] + 1.0
     other = weights_copy.with_name("other.ckpt")
     torch.save(state, other)
-    assert export_path(other, cache) != export_path(weights_copy, cache)
+    assert export_cache(cache).key(other) != export_cache(cache).key(weights_copy)
+
+
+def test_export_is_readable_by_other_users(weights_copy: Path, cache: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    finally:
+        os.umask(previous)
+    [path] = cached_exports(cache)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_unwritable_cache(weights_copy: Path, tmp_path: Path, caplog) -> None:
@@ -133,8 +171,56 @@ def test_unwritable_cache(weights_copy: Path, tmp_path: Path, caplog) -> None:
         session = MattingSession(weights_copy, backend="auto", cache_dir=blocker / "cache")
     assert session.backend == "torch"
     assert any("using PyTorch" in r.getMessage() for r in caplog.records)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as raised:
         MattingSession(weights_copy, backend="onnxruntime", cache_dir=blocker / "cache")
+    message = str(raised.value)
+    assert f"no ONNX export of {weights_copy} in {blocker / 'cache'}" in message
+    assert "writable" in message and "'torch'" in message
+    assert ".part" not in message
+
+
+def unfit_weights(weights: Path, key: str, change) -> Path:
+    state = torch.load(weights, weights_only=True)
+    state[key] = change(state[key])
+    path = weights.with_name("unfit.ckpt")
+    torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch", "onnxruntime"])
+def test_non_finite_weights_are_refused_by_file_name(
+    weights_copy: Path, cache: Path, backend: str
+) -> None:
+    key = "module.f_branch.conv_f.1.layers.0.weight"
+    path = unfit_weights(
+        weights_copy, key, lambda tensor: tensor.index_fill(0, torch.tensor([0]), float("nan"))
+    )
+
+    with pytest.raises(CheckpointError) as raised:
+        MattingSession(path, backend=backend, cache_dir=cache)
+
+    assert str(path) in str(raised.value) and "NaN" in str(raised.value)
+    assert not cache.exists() or not any(cache.iterdir()), "an export was cached"
+
+
+# Finite, but large enough to overflow inside the fusion branch: the output is NaN.
+OVERFLOWING = ("module.f_branch.conv_f.0.layers.0.weight", lambda tensor: tensor * 1e38)
+
+
+def test_non_finite_output_is_an_error_naming_the_weights(
+    weights_copy: Path, cache: Path, sample_rgb: np.ndarray
+) -> None:
+    path = unfit_weights(weights_copy, *OVERFLOWING)
+    session = MattingSession(path, backend="torch")
+
+    with pytest.raises(NonFiniteOutputError) as raised:
+        session.predict(sample_rgb, input_size=256)
+    assert str(path) in str(raised.value)
+
+    with pytest.raises(NonFiniteOutputError) as raised:
+        MattingSession(path, backend="onnxruntime", cache_dir=cache)
+    assert str(path) in str(raised.value)
+    assert not cache.exists() or not any(cache.iterdir()), "an export was cached"
 
 
 def test_predict_reports_stage_timings(session, sample_rgb: np.ndarray) -> None:
@@ -156,3 +242,21 @@ def test_auto_falls_back_to_torch_without_the_exporter(
     with pytest.raises(RuntimeError):
         MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
     assert not cache.exists() or not any(cache.iterdir()), "a failed export left files"
+
+
+def test_arena_is_shrunk_only_after_a_change_of_size(session) -> None:
+    runner = copy.copy(session.network)  # its own record of sizes, the same ONNX Runtime model
+    runner.last_pixels = 0
+    shrunk = []
+
+    class Recorder:
+        def run(self, outputs, inputs, options):
+            shrunk.append(options is runner.shrink)
+            return [None]
+
+    runner.session = Recorder()
+    # Ordinary proportions at one input size, an unusual image, then ordinary ones again.
+    for height, width in [(512, 768), (768, 512), (512, 512), (192, 10240), (512, 768), (512, 768)]:
+        runner(np.zeros((1, 3, height, width), np.float32))
+
+    assert shrunk == [True, False, False, True, True, False]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modnet import network_size, to_rgb_uint8
+from modnet import INPUT_SIZE_MAX, MAX_NETWORK_PIXELS, network_size, to_rgb_uint8
 
 
 @pytest.fixture
@@ -142,8 +142,15 @@ def test_input_buffer_is_never_modified(rgb: np.ndarray, make) -> None:
         (100, 150, 512, (512, 768)),  # small images are enlarged
         (1, 1, 512, (512, 512)),
         (33, 50, 32, (32, 32)),  # 48.48 -> 32
-        (10, 5000, 512, (512, 256000)),
-        (5000, 10, 32, (16000, 32)),
+        (5000, 10, 32, (16000, 32)),  # 0.5 megapixels: within the bound
+        # Beyond MAX_NETWORK_PIXELS the scale is sqrt(MAX_NETWORK_PIXELS / pixels):
+        (10, 5000, 512, (64, 32352)),  # 6.476: 64.76 x 32380.7
+        (100, 5000, 512, (192, 10240)),  # 2.048: 204.8 x 10240
+        (100, 5000, 1024, (192, 10240)),
+        (333, 517, 1024, (1024, 1568)),  # 1.6 megapixels: within the bound
+        # A side raised to 32 leaves the other at most MAX_NETWORK_PIXELS // 32.
+        (1, 5000, 512, (32, 65536)),
+        (5000, 1, 1024, (65536, 32)),
     ],
 )
 def test_network_size(height: int, width: int, input_size: int, expected: tuple[int, int]) -> None:
@@ -152,12 +159,37 @@ def test_network_size(height: int, width: int, input_size: int, expected: tuple[
 
 @pytest.mark.parametrize("input_size", [32, 256, 512, 1024])
 def test_network_size_short_side_exact_and_long_side_floored(input_size: int) -> None:
+    unbounded = 1 << 62  # the short-side rule alone
     for short in range(1, 2500, 3):
         for long in (short, short + 1, short * 4 // 3, short * 3 // 2 + 7, short * 5):
-            height, width = network_size(short, long, input_size)
+            height, width = network_size(short, long, input_size, unbounded)
 
             assert height == input_size, (short, long)
             assert width % 32 == 0 and width >= 32, (short, long)
             # Exact integers: width <= long * input_size / short < width + 32.
             assert width * short <= long * input_size < (width + 32) * short, (short, long)
-            assert network_size(long, short, input_size) == (width, height)
+            assert network_size(long, short, input_size, unbounded) == (width, height)
+
+
+@pytest.mark.parametrize("input_size", [32, 512, INPUT_SIZE_MAX])
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 1), (1, 100_000), (7, 31_000), (16, 5000), (200, 6000), (6000, 4000), (99_999, 3)],
+)
+def test_network_input_never_exceeds_its_pixel_bound(shape: tuple[int, int], input_size) -> None:
+    for height, width in (shape, shape[::-1]):
+        net_height, net_width = network_size(height, width, input_size)
+
+        assert net_height * net_width <= MAX_NETWORK_PIXELS, (height, width)
+        assert net_height % 32 == 0 and net_width % 32 == 0
+        assert min(net_height, net_width) >= 32
+        # The long side stays the long side.
+        assert (net_height >= net_width) == (height >= width) or net_height == net_width
+
+
+@pytest.mark.parametrize("aspect", [1.0, 4 / 3, 1.5, 2.0])
+def test_ordinary_photos_at_the_largest_input_size_are_not_bounded(aspect: float) -> None:
+    short = 3000
+    height, width = short, int(short * aspect)
+
+    assert network_size(height, width, INPUT_SIZE_MAX)[0] == INPUT_SIZE_MAX

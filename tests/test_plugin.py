@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLE
-from modnet import cuda_available
+from modnet import cuda_available, estimate_foreground, over_color, replace_background
 
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {
@@ -24,6 +24,11 @@ DEFAULTS = {
     "model_weight_file": "",
     "threshold": "0.5",
     "backend": "auto",
+    "foreground": "estimated",
+    "background": "transparent",
+    "background_color": "255,255,255",
+    "blur_strength": "1.5",
+    "background_image": "",
 }
 
 
@@ -53,19 +58,26 @@ def test_outputs_on_an_array(workflow, task, session, sample_rgb: np.ndarray) ->
     image = sample_rgb.copy()
     workflow.run_on(array=image)
     assert np.array_equal(image, sample_rgb), "the input buffer was modified"
-    assert task.get_output_count() == 4
+    assert task.get_output_count() == 5
 
     forwarded = task.get_output(0).get_image()
     matte = task.get_output(1).get_image()
     cutout = task.get_output(2).get_image()
     segmentation = task.get_output(3)
+    composite = task.get_output(4).get_image()
 
     assert np.array_equal(forwarded, sample_rgb)
     expected = session.predict(sample_rgb).matte  # the adapter adds nothing to the core's matte
     assert matte.dtype == np.uint8 and np.array_equal(matte, expected)
+    # By default the cutout carries the estimated foreground colours.
+    foreground = estimate_foreground(sample_rgb, expected)
     assert cutout.shape == (*sample_rgb.shape[:2], 4) and cutout.dtype == np.uint8
-    assert np.array_equal(cutout[..., :3], sample_rgb)
+    assert np.array_equal(cutout[..., :3], foreground)
+    assert not np.array_equal(foreground, sample_rgb)
     assert np.array_equal(cutout[..., 3], expected)
+    # The default background is transparent: the RGB composite is the cutout over black.
+    assert composite.shape == sample_rgb.shape and composite.dtype == np.uint8
+    assert np.array_equal(composite, over_color(foreground, expected, (0, 0, 0)))
     assert segmentation.get_class_names() == ["background", "person"]
     assert len(segmentation.get_colors()) == 2
     mask = segmentation.get_mask()
@@ -91,6 +103,12 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
     gray = np.ascontiguousarray(cv2.cvtColor(sample_rgb, cv2.COLOR_RGB2GRAY))
     workflow.run_on(array=gray)
     assert task.get_output(1).get_image().shape == gray.shape
+    cutout = task.get_output(2).get_image()
+    # The estimated colours of a grey photo stay grey.
+    assert np.array_equal(cutout[..., 0], cutout[..., 1])
+    assert np.array_equal(cutout[..., 0], cutout[..., 2])
+    task.set_parameters({"foreground": "raw"})
+    workflow.run_on(array=gray)
     assert np.array_equal(task.get_output(2).get_image()[..., 0], gray)
 
 
@@ -102,11 +120,21 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("input_size", "0", "multiple of 32"),
         ("input_size", "-32", "multiple of 32"),
         ("input_size", "512.5", "integer"),
+        ("input_size", "1056", "from 32 to 1024"),
+        ("input_size", "99968", "from 32 to 1024"),
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
         ("backend", "tensorrt", "auto, torch, onnxruntime"),
         ("model_weight_file", "/no/such/modnet.ckpt", "no file at"),
+        ("foreground", "pymatting", "raw, estimated"),
+        ("background", "green", "transparent, color, blur, image"),
+        ("background_color", "255,255", "three integers in [0, 255] as R,G,B"),
+        ("background_color", "0,0,256", "three integers in [0, 255] as R,G,B"),
+        ("background_color", "white", "three integers in [0, 255] as R,G,B"),
+        ("blur_strength", "0", "(0, 10]"),
+        ("blur_strength", "strong", "number"),
+        ("background_image", "/no/such/background.png", "no file at"),
     ],
 )
 def test_bad_parameter_is_refused_by_name(task, name: str, value: str, accepted: str) -> None:
@@ -115,6 +143,28 @@ def test_bad_parameter_is_refused_by_name(task, name: str, value: str, accepted:
         task.set_parameters({name: value})
     message = str(error.value)
     assert f"{name}:" in message and accepted in message
+    assert task.get_parameters() == before
+
+
+@pytest.mark.parametrize("content", ["text", "random bytes", "another network"])
+def test_unfit_weight_file_is_refused_at_once(
+    task, tmp_path: Path, checkpoint: Path, content: str
+) -> None:
+    path = tmp_path / "weights.ckpt"
+    if content == "text":
+        path.write_text("weights\n")
+    elif content == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(10_000))
+    else:
+        import torch
+
+        torch.save({"conv.weight": torch.zeros(8, 3, 3, 3)}, path)
+    before = task.get_parameters()
+
+    with pytest.raises(RuntimeError) as error:
+        task.set_parameters({"model_weight_file": str(path)})
+
+    assert "model_weight_file:" in str(error.value) and str(path) in str(error.value)
     assert task.get_parameters() == before
 
 
@@ -187,7 +237,7 @@ def test_hub_test_contract(ikomia_workflow, task) -> None:
 def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None:
     workflow.run_on(array=sample_rgb)
     assert task._session.backend == "onnxruntime"  # auto on a CPU
-    assert set(task.timings) == {"preprocess", "forward", "postprocess", "outputs"}
+    assert set(task.timings) == {"preprocess", "forward", "postprocess", "foreground", "outputs"}
     onnx_matte = task.get_output(1).get_image()
 
     task.set_parameters({"backend": "torch"})
@@ -243,3 +293,109 @@ def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_pat
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"torch_imported": False, "backend": "onnxruntime", "matte_shape": [512, 512]}
+
+
+# --- foreground colours and backgrounds ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def layers(session, sample_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sample's matte and estimated foreground, from the core."""
+    matte = session.predict(sample_rgb).matte
+    return matte, estimate_foreground(sample_rgb, matte)
+
+
+@pytest.fixture
+def backdrop_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A wide RGB picture on disk, unlike the sample in size, shape and colours."""
+    y, x = np.mgrid[:90, :240]
+    rgb = np.dstack((x, y * 2, np.full_like(x, 200))).astype(np.uint8)
+    path = tmp_path / "backdrop.png"
+    assert cv2.imwrite(str(path), rgb[..., ::-1])
+    return path, rgb
+
+
+def test_raw_foreground_keeps_the_photo(workflow, task, sample_rgb, layers) -> None:
+    task.set_parameters({"foreground": "raw"})
+    workflow.run_on(array=sample_rgb)
+
+    cutout = task.get_output(2).get_image()
+    np.testing.assert_array_equal(cutout[..., :3], sample_rgb)
+    np.testing.assert_array_equal(cutout[..., 3], layers[0])
+
+
+@pytest.mark.parametrize("background", ["color", "blur"])
+def test_composite_is_the_core_composite(
+    workflow, task, sample_rgb, layers, background: str
+) -> None:
+    task.set_parameters(
+        {"background": background, "background_color": "40, 110, 220", "blur_strength": "3"}
+    )
+    workflow.run_on(array=sample_rgb)
+
+    matte, foreground = layers
+    expected = replace_background(sample_rgb, foreground, matte, background, (40, 110, 220), 3.0)
+    np.testing.assert_array_equal(task.get_output(4).get_image(), expected)
+    # The cutout keeps its alpha whatever the background.
+    np.testing.assert_array_equal(task.get_output(2).get_image()[..., 3], matte)
+
+
+def test_raw_colours_reach_the_composite(workflow, task, sample_rgb, layers) -> None:
+    task.set_parameters({"foreground": "raw", "background": "color", "background_color": "0,0,0"})
+    workflow.run_on(array=sample_rgb)
+
+    matte = layers[0]
+    expected = replace_background(sample_rgb, sample_rgb, matte, "color", (0, 0, 0))
+    np.testing.assert_array_equal(task.get_output(4).get_image(), expected)
+
+
+def test_image_background_comes_from_the_file_not_the_input(
+    workflow, task, sample_rgb, layers, backdrop_file
+) -> None:
+    # run_on(path=...) feeds every image input the task has: the background must not be one.
+    path, backdrop = backdrop_file
+    task.set_parameters({"background": "image", "background_image": str(path)})
+    inputs = [task.get_input(index) for index in range(task.get_input_count())]
+    assert [type(item).__name__ for item in inputs].count("CImageIO") == 1
+
+    workflow.run_on(path=str(SAMPLE))
+
+    matte, foreground = layers
+    expected = replace_background(sample_rgb, foreground, matte, "image", background_image=backdrop)
+    composite = task.get_output(4).get_image()
+    np.testing.assert_array_equal(composite, expected)
+    assert np.abs(composite[matte == 0].astype(int) - sample_rgb[matte == 0]).mean() > 30
+
+
+def test_a_changed_background_file_is_read_again(
+    workflow, task, sample_rgb, layers, backdrop_file
+) -> None:
+    path, backdrop = backdrop_file
+    task.set_parameters({"background": "image", "background_image": str(path)})
+    workflow.run_on(array=sample_rgb)
+    inverted = 255 - backdrop
+    assert cv2.imwrite(str(path), inverted[..., ::-1])
+    stat = path.stat()
+    # A new modification time even on file systems with coarse timestamps.
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+    workflow.run_on(array=sample_rgb)
+
+    matte, foreground = layers
+    expected = replace_background(sample_rgb, foreground, matte, "image", background_image=inverted)
+    np.testing.assert_array_equal(task.get_output(4).get_image(), expected)
+
+
+def test_image_background_without_a_file_is_refused(workflow, task, sample_rgb) -> None:
+    task.set_parameters({"background": "image"})
+
+    with pytest.raises(
+        (RuntimeError, ValueError), match="background_image: required when background is 'image'"
+    ):
+        workflow.run_on(array=sample_rgb)
+
+
+def test_background_color_reads_back_as_r_g_b(task) -> None:
+    task.set_parameters({"background_color": " (1, 2,3) "})
+
+    assert task.get_parameters()["background_color"] == "1,2,3"

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from modnet import (
+    INPUT_SIZE_MAX,
     MattingResult,
     MattingSession,
     check_input_size,
@@ -241,27 +242,58 @@ def test_mask_rejects_bad_threshold(astronaut: MattingResult) -> None:
 # --- parameter checks and device ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [32, 512, 1024])
-def test_check_input_size_accepts_multiples_of_32(value: int) -> None:
-    assert check_input_size(value) == value
+@pytest.mark.parametrize("value", [32, 512, INPUT_SIZE_MAX, np.int64(512), np.uint16(256)])
+def test_check_input_size_accepts_multiples_of_32_up_to_the_bound(value) -> None:
+    checked = check_input_size(value)
+    assert checked == value and type(checked) is int
 
 
-@pytest.mark.parametrize("value", [0, -32, 100, 31, "512", 512.0, True])
+@pytest.mark.parametrize(
+    "value",
+    [0, -32, 100, 31, INPUT_SIZE_MAX + 32, 99968, 2**40, "512", 512.0, True, np.bool_(True)],
+)
 def test_check_input_size_rejects(value: object) -> None:
     with pytest.raises(ValueError, match=r"^input_size") as raised:
         check_input_size(value)
-    assert "multiple of 32" in str(raised.value)
+    message = str(raised.value)
+    assert f"a multiple of 32 from 32 to {INPUT_SIZE_MAX}" in message
+    assert f"got {value!r}" in message or f"got {value}" in message
 
 
-@pytest.mark.parametrize("value", [0, 0.5, 1])
-def test_check_threshold_accepts_unit_interval(value: float) -> None:
-    assert check_threshold(value) == value
+def test_check_input_size_names_the_type_it_refuses() -> None:
+    with pytest.raises(ValueError, match=r"got '512' \(str\)$"):
+        check_input_size("512")
 
 
-@pytest.mark.parametrize("value", [-0.1, 1.5, "0.5", float("nan"), True])
+@pytest.mark.parametrize("value", [0, 0.5, 1, np.float32(0.5), np.float64(1.0), np.int64(0)])
+def test_check_threshold_accepts_unit_interval(value) -> None:
+    checked = check_threshold(value)
+    assert checked == value and type(checked) is float
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "0.5", float("nan"), np.float32("nan"), True])
 def test_check_threshold_rejects(value: object) -> None:
     with pytest.raises(ValueError, match=r"^threshold"):
         check_threshold(value)
+
+
+def test_numpy_scalars_are_numbers(
+    session: MattingSession, sample_rgb: np.ndarray, astronaut_small: MattingResult
+) -> None:
+    result = session.predict(sample_rgb, np.int64(SMALL_INPUT_SIZE))
+
+    np.testing.assert_array_equal(result.matte, astronaut_small.matte)
+    np.testing.assert_array_equal(result.mask(np.float32(0.5)), result.mask(0.5))
+
+
+def test_missing_weights_fail_without_a_misleading_warning(tmp_path, caplog) -> None:
+    missing = tmp_path / "missing.ckpt"
+
+    with caplog.at_level(logging.WARNING), pytest.raises(FileNotFoundError) as raised:
+        MattingSession(missing)
+
+    assert str(missing) in str(raised.value)
+    assert not caplog.records
 
 
 def test_select_device_cuda_without_gpu_warns_and_uses_cpu(monkeypatch, caplog) -> None:

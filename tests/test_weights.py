@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
 import re
+import signal
 import socket
+import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,13 +22,17 @@ from pathlib import Path
 import pytest
 
 import modnet
-from modnet import PHOTOGRAPHIC, WeightsError, load_checkpoint, resolve_weights
+from conftest import REPO
+from modnet import PHOTOGRAPHIC, WeightsError, download_weights, load_checkpoint, resolve_weights
 
 FILENAME = PHOTOGRAPHIC.filename
 HUB_PATH = f"{PHOTOGRAPHIC.hub_folder}/{FILENAME}"
 # Served by the handler itself, not from disk: both announce the whole checkpoint, send half.
 LYING_ROOT = "lying"
 LYING_CHUNKED_ROOT = "lying-chunked"
+# Announces the whole checkpoint, then sends one byte every TRICKLE_INTERVAL_S.
+TRICKLE_ROOT = "trickle"
+TRICKLE_INTERVAL_S = 0.2
 
 
 @dataclass
@@ -47,6 +57,17 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Content-Length", str(len(self.source)))
             self.end_headers()
             self.wfile.write(half)
+        elif self.path.startswith(f"/{TRICKLE_ROOT}/"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.source)))
+            self.end_headers()
+            try:
+                for byte in self.source:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_INTERVAL_S)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
         elif self.path.startswith(f"/{LYING_CHUNKED_ROOT}/"):
             self.protocol_version = "HTTP/1.1"
             self.send_response(200)
@@ -234,3 +255,84 @@ def test_downloaded_file_loads_into_modnet(hub: Hub, folder: Path) -> None:
 
     assert isinstance(model, modnet.MODNet)
     assert not model.training
+
+
+def test_downloaded_file_is_readable_by_other_users(hub: Hub, folder: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        path = resolve_weights("", folder, hub.url("good"))
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_trickling_server_is_stopped_by_the_deadline_with_progress_from_the_first_byte(
+    hub: Hub, folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"{hub.url(TRICKLE_ROOT)}/{HUB_PATH}"
+
+    with (
+        caplog.at_level(logging.INFO, logger=modnet.weights.logger.name),
+        pytest.raises(WeightsError) as raised,
+    ):
+        download_weights(url, folder / FILENAME, deadline=1.0)
+
+    message = str(raised.value)
+    assert url in message and "gave up after 1 s" in message
+    assert "model_weight_file" in message
+    progress = [r.getMessage() for r in caplog.records if "%" in r.getMessage()]
+    assert progress and progress[0].startswith("Downloading MODNet weights: 0% of 26.3 MB")
+    assert list(folder.iterdir()) == []
+
+
+def test_unwritable_folder_says_what_is_missing_and_how_to_provide_it(
+    closed_url: str, tmp_path: Path
+) -> None:
+    # A folder below a regular file cannot be created, whoever runs the tests (root included).
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    folder = blocker / "weights"
+
+    with pytest.raises(WeightsError) as raised:
+        resolve_weights("", folder, closed_url)
+
+    message = str(raised.value)
+    assert message.startswith("the MODNet weights are missing")
+    assert str(folder / FILENAME) in message
+    assert f"{closed_url}/{HUB_PATH}" in message
+    assert "model_weight_file" in message and "writable" in message
+    assert ".part" not in message
+
+
+DOWNLOAD_IN_CHILD = """
+import sys
+from modnet.weights import download_weights
+
+download_weights(sys.argv[1], sys.argv[2])
+"""
+
+
+def test_sigterm_mid_download_leaves_nothing(hub: Hub, folder: Path) -> None:
+    url = f"{hub.url(TRICKLE_ROOT)}/{HUB_PATH}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", DOWNLOAD_IN_CHILD, url, str(folder / FILENAME)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        give_up = time.monotonic() + 60
+        # The temporary file exists and the server answers: the download is under way.
+        while not (list(folder.glob(".*.part")) and hub.requests):
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < give_up, "the download never started"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+
+    assert child.returncode == -signal.SIGTERM  # terminated as by SIGTERM, after cleaning up
+    assert list(folder.iterdir()) == []

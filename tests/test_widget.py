@@ -10,52 +10,76 @@ from pathlib import Path
 
 import pytest
 
+from modnet import INPUT_SIZE_MAX
 from plugin_env import TASK_NAME as PLUGIN
 from plugin_env import install_plugin
 
 RESULT_PREFIX = "WIDGET_RESULT "
 
-# Builds the widget through the plugin entry, edits its controls as a user would (the weight file
-# is typed, not browsed, so no editingFinished), applies, and prints what came out as JSON.
+# Builds the widget through the plugin entry, edits its controls as a user would (a file path is
+# typed, not browsed, so no editingFinished), applies, and prints what came out as JSON.
 DRIVER = """
 import json, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path.home() / "Ikomia" / "Plugins" / "Python"))
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 app = QApplication([])
 import torch
+from ikomia.utils.pyqtutils import BrowseFileWidget
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting import IkomiaPlugin
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
     InferModnetPortraitMattingParam,
 )
+
+
+def shown(widget):
+    if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+        return widget.value()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, BrowseFileWidget):
+        return widget.qedit_file.text()
+    return widget.text()
+
+
+def edit(widget, value):
+    if isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+        widget.setValue(value)
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(value)
+    elif isinstance(widget, QComboBox):
+        assert widget.findText(value) >= 0, f"{value} is not offered"
+        widget.setCurrentText(value)
+    elif isinstance(widget, BrowseFileWidget):
+        widget.qedit_file.setText(value)
+    else:
+        widget.setText(value)
+
 
 initial, edits = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 param = InferModnetPortraitMattingParam()
 param.set_values(initial)
 factory = IkomiaPlugin().get_widget_factory()
 widget = factory.create(param)
-shown = {
-    "input_size": widget.spin_input_size.value(),
-    "cuda_checked": widget.check_cuda.isChecked(),
-    "cuda_enabled": widget.check_cuda.isEnabled(),
-    "model_weight_file": widget.browse_weight_file.qedit_file.text(),
-    "threshold": widget.spin_threshold.value(),
-    "backend": widget.combo_backend.currentText(),
-}
+controls = {name: control.widget for name, control in widget.controls.items()}
+before = {name: shown(control) for name, control in controls.items()}
+input_size_max = controls["input_size"].maximum()
 applied = []
 widget.emit_apply = applied.append
-widget.spin_input_size.setValue(edits["input_size"])
-widget.spin_threshold.setValue(edits["threshold"])
-widget.browse_weight_file.qedit_file.setText(edits["model_weight_file"])
-widget.combo_backend.setCurrentText(edits.get("backend", initial["backend"]))
+for name, value in edits.items():
+    edit(controls[name], value)
 widget.on_apply()
 result = {
     "factory_name": factory.name,
     "cuda_available": torch.cuda.is_available(),
-    "shown": shown,
-    "input_size_after_apply": widget.spin_input_size.value(),
+    "cuda_enabled": controls["cuda"].isEnabled(),
+    "shown": before,
+    "input_size_max": input_size_max,
+    "after_apply": {name: shown(control) for name, control in controls.items()},
     "applied": [p.get_values() for p in applied],
     "applied_is_param": [p is param for p in applied],
     "param": param.get_values(),
@@ -90,11 +114,11 @@ def run_widget(tmp_path: Path, initial: dict[str, str], edits: dict[str, object]
 
 
 @pytest.fixture
-def weight_files(tmp_path: Path) -> tuple[Path, Path]:
-    # set_values only checks that the file exists; the widget never loads it.
+def weight_files(tmp_path: Path, checkpoint: Path) -> tuple[Path, Path]:
+    # set_values reads the files' layout; the widget never loads them.
     first, second = tmp_path / "first.ckpt", tmp_path / "second.ckpt"
-    first.write_bytes(b"")
-    second.write_bytes(b"")
+    first.symlink_to(checkpoint)
+    second.symlink_to(checkpoint)
     return first, second
 
 
@@ -107,6 +131,11 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
         "model_weight_file": str(weight_files[0]),
         "threshold": "0.75",
         "backend": "torch",
+        "foreground": "raw",
+        "background": "blur",
+        "background_color": "10,20,30",
+        "blur_strength": "2.5",
+        "background_image": str(weight_files[0]),  # set_values only checks that it exists
     }
 
 
@@ -118,18 +147,28 @@ def test_controls_show_param_and_apply_writes_it(
         "threshold": 0.3,
         "model_weight_file": str(weight_files[1]),
         "backend": "onnxruntime",
+        "foreground": "estimated",
+        "background": "image",
+        "background_color": " 40, 110,220",
+        "blur_strength": 4.0,
+        "background_image": str(weight_files[1]),
     }
     result = run_widget(tmp_path, initial, edits)
 
     assert result["factory_name"] == PLUGIN
     cuda = result["cuda_available"]
+    assert result["cuda_enabled"] == cuda
     assert result["shown"] == {
         "input_size": 640,
-        "cuda_checked": cuda,
-        "cuda_enabled": cuda,
+        "cuda": cuda,
         "model_weight_file": str(weight_files[0]),
         "threshold": 0.75,
         "backend": "torch",
+        "foreground": "raw",
+        "background": "blur",
+        "background_color": "10,20,30",
+        "blur_strength": 2.5,
+        "background_image": str(weight_files[0]),
     }
     expected = {
         "input_size": "320",
@@ -137,6 +176,11 @@ def test_controls_show_param_and_apply_writes_it(
         "model_weight_file": str(weight_files[1]),
         "threshold": "0.3",
         "backend": "onnxruntime",
+        "foreground": "estimated",
+        "background": "image",
+        "background_color": "40,110,220",
+        "blur_strength": "4.0",
+        "background_image": str(weight_files[1]),
     }
     assert result["error"] is None
     assert result["applied"] == [expected]
@@ -148,8 +192,9 @@ def test_input_size_rounds_to_multiple_of_32(tmp_path: Path, initial: dict[str, 
     edits = {"input_size": 500, "threshold": 0.75, "model_weight_file": ""}
     result = run_widget(tmp_path, initial, edits)
 
+    assert result["input_size_max"] == INPUT_SIZE_MAX
     assert result["error"] is None
-    assert result["input_size_after_apply"] == 512
+    assert result["after_apply"]["input_size"] == 512
     assert [values["input_size"] for values in result["applied"]] == ["512"]
     assert result["param"]["model_weight_file"] == ""
 
@@ -168,3 +213,21 @@ def test_missing_weight_file_is_reported_not_applied(
     assert result["param"]["input_size"] == "640"
     assert result["param"]["threshold"] == "0.75"
     assert result["param"]["model_weight_file"] == initial["model_weight_file"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("background_color", "40,110", "background_color: expected three integers"),
+        ("background_image", "/no/such/background.png", "background_image: no file at"),
+    ],
+)
+def test_bad_background_value_is_reported_not_applied(
+    tmp_path: Path, initial: dict[str, str], name: str, value: str, message: str
+) -> None:
+    result = run_widget(tmp_path, initial, {"background": "color", name: value})
+
+    assert result["applied"] == []
+    assert message in result["error"]
+    assert result["param"]["background"] == "blur"
+    assert result["param"][name] == initial[name]

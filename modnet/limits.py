@@ -1,0 +1,22 @@
+"""Bounds on the network's work, so that time and memory per image depend on the image's pixel
+count, not on its shape or on ``input_size``.
+
+Measured with ``scripts/benchmark_limits.py`` (see the README's Reliability section):
+
+- ``INPUT_SIZE_MAX``: the largest ``input_size`` at which MODNet still produces a matte. Its
+  semantic branch sees the image through a fixed receptive field; at larger sizes a person no
+  longer fits in it and the matte fades. On every 4th PPM-100 dev photo, the worst photo's matte
+  keeps 90% of the ground truth's mass at 1024, 78% at 1280, 51% at 1536 and 5% at 2048 (the
+  ``input-size`` table of that script).
+- ``MAX_NETWORK_PIXELS``: the network's input never exceeds this many pixels. It is the input of
+  a 2:1 image at ``INPUT_SIZE_MAX``, so no photo of ordinary proportions is affected. At this
+  size a process's peak resident memory measured 0.94 to 1.06 GiB with ONNX Runtime and 1.9 to
+  2.0 GiB with PyTorch (the ``budget`` table).
+"""
+
+from __future__ import annotations
+
+# Network inputs must be multiples of the backbone's total stride.
+STRIDE = 32
+INPUT_SIZE_MAX = 1024
+MAX_NETWORK_PIXELS = 2 * INPUT_SIZE_MAX * INPUT_SIZE_MAX

@@ -1,0 +1,307 @@
+"""The task's parameters in one table: name, default, how its string is parsed, and the control
+that edits it in Ikomia Studio.
+
+Ikomia passes every parameter value as a string. The task, the widget and saved workflows all go
+through :func:`parse_values`, so a value is refused with the same message wherever it comes from,
+and a parameter added to :data:`PARAMETERS` appears everywhere at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from infer_modnet_portrait_matting.modnet import (
+    BACKENDS,
+    BACKGROUNDS,
+    DEFAULT_BACKGROUND,
+    DEFAULT_BACKGROUND_COLOR,
+    DEFAULT_BLUR_STRENGTH,
+    DEFAULT_FOREGROUND,
+    DEFAULT_INPUT_SIZE,
+    DEFAULT_THRESHOLD,
+    FOREGROUND_ESTIMATORS,
+    INPUT_SIZE_MAX,
+    MAX_BLUR_STRENGTH,
+    check_background_color,
+    check_background_image,
+    check_blur_strength,
+    check_input_size,
+    check_model_weight_file,
+    check_threshold,
+    cuda_available,
+)
+
+Parser = Callable[[str, str], Any]
+
+
+class ParameterError(ValueError, RuntimeError):
+    """A parameter name or value that the task refuses.
+
+    A ValueError, as Python expects of a bad argument, and a RuntimeError, which is what Ikomia
+    raises for a value refused inside ``set_parameters``: callers catch either."""
+
+
+# --- controls: how the Studio widget edits a parameter (plain data, no Qt here) ---------------
+
+
+@dataclass(frozen=True)
+class Spin:
+    """An integer spin box; with ``snap``, a typed value is rounded to a multiple of ``step``."""
+
+    minimum: int
+    maximum: int
+    step: int = 1
+    snap: bool = False
+
+
+@dataclass(frozen=True)
+class DoubleSpin:
+    minimum: float
+    maximum: float
+    step: float
+    decimals: int
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check box, disabled (and shown unchecked) when ``available()`` is false."""
+
+    available: Callable[[], bool] | None = None
+    unavailable_tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Combo:
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileBrowse:
+    file_filter: str
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    pass
+
+
+Control = Spin | DoubleSpin | Check | Combo | FileBrowse | LineEdit
+
+
+# --- parsers: string -> value, raising ParameterError that names the parameter -----------------
+
+
+def _convert(name: str, text: str, convert: Callable[[str], Any], expected: str) -> Any:
+    try:
+        return convert(text)
+    except ValueError:
+        raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+
+
+def _checked(check: Callable[[Any], Any], value: Any) -> Any:
+    # The core's checks name the parameter themselves; only the exception type changes here.
+    try:
+        return check(value)
+    except (ValueError, FileNotFoundError) as error:
+        raise ParameterError(str(error)) from None
+
+
+def integer(check: Callable[[int], int]) -> Parser:
+    return lambda name, text: _checked(check, _convert(name, text, int, "an integer"))
+
+
+def number(check: Callable[[float], float]) -> Parser:
+    return lambda name, text: _checked(check, _convert(name, text, float, "a number"))
+
+
+def choice(choices: tuple[str, ...]) -> Parser:
+    def parse(name: str, text: str) -> str:
+        if text not in choices:
+            raise ParameterError(f"{name}: expected one of {', '.join(choices)}, got '{text}'")
+        return text
+
+    return parse
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def boolean(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in _TRUE + _FALSE:
+        raise ParameterError(f"{name}: expected True or False, got '{text}'")
+    return lowered in _TRUE
+
+
+class Rgb(tuple):
+    """An RGB colour whose string is the ``R,G,B`` that parses back to it."""
+
+    def __str__(self) -> str:
+        return ",".join(str(value) for value in self)
+
+
+def rgb(name: str, text: str) -> Rgb:
+    """``R,G,B`` (spaces, and brackets as Python prints a tuple, are allowed)."""
+    parts = text.strip().strip("()[]").split(",")
+    expected = "three integers in [0, 255] as R,G,B (e.g. 255,255,255)"
+    try:
+        values = [int(part) for part in parts]
+    except ValueError:
+        raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+    try:
+        return Rgb(check_background_color(values))
+    except ValueError:
+        raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+
+
+def optional_file(check: Callable[[str], Any]) -> Parser:
+    """A path, or empty for "none"; a non-empty path must pass ``check``."""
+
+    def parse(name: str, text: str) -> str:
+        path = text.strip()
+        if path:
+            _checked(check, path)
+        return path
+
+    return parse
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    label: str
+    tooltip: str
+    default: Any  # a value, or a function called for it (e.g. whether a GPU is there)
+    parse: Parser
+    control: Control
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "input_size",
+        "Input size",
+        f"The image's short side is resized to this value (a multiple of 32, at most "
+        f"{INPUT_SIZE_MAX}) for the network",
+        DEFAULT_INPUT_SIZE,
+        integer(check_input_size),
+        Spin(32, INPUT_SIZE_MAX, step=32, snap=True),
+    ),
+    Parameter(
+        "cuda",
+        "CUDA",
+        "Run on the GPU",
+        cuda_available,
+        boolean,
+        Check(cuda_available, "No usable CUDA device: the model runs on the CPU"),
+    ),
+    Parameter(
+        "backend",
+        "Backend",
+        "auto: ONNX Runtime on the CPU, PyTorch on a GPU; both give the same matte",
+        "auto",
+        choice(BACKENDS),
+        Combo(BACKENDS),
+    ),
+    Parameter(
+        "model_weight_file",
+        "Model weight file",
+        "MODNet .ckpt checkpoint; leave empty to use the default weights",
+        "",
+        optional_file(check_model_weight_file),
+        FileBrowse("MODNet checkpoint (*.ckpt)"),
+    ),
+    Parameter(
+        "threshold",
+        "Threshold",
+        "Matte value from which a pixel is a person in the segmentation mask",
+        DEFAULT_THRESHOLD,
+        number(check_threshold),
+        DoubleSpin(0.0, 1.0, step=0.05, decimals=2),
+    ),
+    Parameter(
+        "foreground",
+        "Foreground colours",
+        "Colours of the cutout and composite where the matte is between 0 and 1: 'estimated' "
+        "removes the old background's colour from hair and edges, 'raw' keeps the photo's",
+        DEFAULT_FOREGROUND,
+        choice(tuple(FOREGROUND_ESTIMATORS)),
+        Combo(tuple(FOREGROUND_ESTIMATORS)),
+    ),
+    Parameter(
+        "background",
+        "Background",
+        "Behind the person in the composite (last output): transparent (black there, the cutout "
+        "keeps the alpha), a colour, the photo's own background blurred, or an image file",
+        DEFAULT_BACKGROUND,
+        choice(BACKGROUNDS),
+        Combo(BACKGROUNDS),
+    ),
+    Parameter(
+        "background_color",
+        "Background colour",
+        "R,G,B from 0 to 255, for the 'color' background",
+        Rgb(DEFAULT_BACKGROUND_COLOR),
+        rgb,
+        LineEdit(),
+    ),
+    Parameter(
+        "blur_strength",
+        "Blur strength",
+        "For the 'blur' background: the blur's standard deviation, in percent of the image's "
+        "long side",
+        DEFAULT_BLUR_STRENGTH,
+        number(check_blur_strength),
+        DoubleSpin(0.1, MAX_BLUR_STRENGTH, step=0.5, decimals=1),
+    ),
+    Parameter(
+        "background_image",
+        "Background image",
+        "Image file for the 'image' background, scaled to cover the frame",
+        "",
+        optional_file(check_background_image),
+        FileBrowse("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"),
+    ),
+)
+NAMES = tuple(parameter.name for parameter in PARAMETERS)
+
+
+def check_names(values: Mapping[str, str]) -> None:
+    """Refuses names that are not parameters: a misspelt name must not fall back silently to the
+    default."""
+    unknown = sorted(set(values) - set(NAMES))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter {', '.join(repr(name) for name in unknown)}; "
+            f"accepted: {', '.join(NAMES)}"
+        )
+
+
+def default_values() -> dict[str, Any]:
+    return {parameter.name: parameter.default_value() for parameter in PARAMETERS}
+
+
+def parse_values(values: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter's value: parsed from ``values`` where given, else kept from ``current``.
+    Nothing is returned unless all given values are valid, so a refused call changes nothing."""
+    check_names(values)
+    return {
+        parameter.name: (
+            parameter.parse(parameter.name, str(values[parameter.name]))
+            if parameter.name in values
+            else current[parameter.name]
+        )
+        for parameter in PARAMETERS
+    }
+
+
+def format_values(values: Mapping[str, Any]) -> dict[str, str]:
+    return {name: str(values[name]) for name in NAMES}

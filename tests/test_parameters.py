@@ -1,0 +1,65 @@
+"""Parameter names and values as Ikomia passes them: from the API, saved workflows and Studio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+TASK = "infer_modnet_portrait_matting"
+
+
+@pytest.fixture
+def workflow(ikomia_workflow):
+    return ikomia_workflow()
+
+
+@pytest.fixture
+def task(workflow):
+    return workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
+
+
+@pytest.mark.parametrize("params", [{"inputsize": "256"}, {"input_size": "256", "Threshold": "1"}])
+def test_unknown_name_is_refused_with_the_accepted_ones(task, params: dict[str, str]) -> None:
+    before = task.get_parameters()
+    # Both a ValueError and the RuntimeError that Ikomia raises for refused values.
+    for caught in (ValueError, RuntimeError):
+        with pytest.raises(caught) as error:
+            task.set_parameters(params)
+        message = str(error.value)
+        assert "unknown parameter" in message
+        assert all(name in message for name in before)
+    assert task.get_parameters() == before
+
+
+def test_unknown_name_through_the_workflow(workflow, task) -> None:
+    with pytest.raises(ValueError, match="inputsize"):
+        workflow.set_parameters({"inputsize": "256"}, task_obj=task)
+    with pytest.raises(ValueError, match="inputsize"):
+        workflow.set_parameters({"inputsize": "256"}, task_name=TASK)
+
+
+def test_unknown_name_refused_by_the_parameter_object(task) -> None:
+    param = task.get_param_object()
+    with pytest.raises(ValueError, match="unknown parameter 'colour'"):
+        param.set_values({**param.get_values(), "colour": "red"})
+
+
+def test_saved_workflow_round_trip_and_stale_keys(workflow, task, tmp_path: Path) -> None:
+    task.set_parameters({"input_size": "320", "threshold": "0.25"})
+    path = tmp_path / "workflow.json"
+    workflow.save(str(path))
+
+    # A workflow saved by another version may carry a parameter this one does not have.
+    saved = json.loads(path.read_text())
+    (entry,) = [t for t in saved["tasks"] if t["task_data"]["name"] == TASK]
+    entry["task_data"]["parameters"].append({"name": "update", "value": "False"})
+    path.write_text(json.dumps(saved))
+
+    loaded = type(workflow)()
+    loaded.load(str(path))
+    tasks = [loaded.get_task(task_id) for task_id in loaded.get_task_ids()]
+    (restored,) = [loaded_task for loaded_task in tasks if loaded_task.name == TASK]
+    # Ikomia's loader passes only the names the task has: the stale key cannot break the load.
+    assert restored.get_parameters() == task.get_parameters()
