@@ -1,15 +1,20 @@
 """Matting quality on a folder of image/alpha pairs, through the Ikomia Workflow API.
 
 MSE and MAD of the alpha matte in [0, 1], averaged over each whole image, then over images
-(the MODNet paper's PPM-100 protocol). The folder holds ``image/<stem>.<ext>`` and
-``alpha/<stem>.<ext>`` (8-bit ground-truth mattes of the same size).
+(the MODNet paper's PPM-100 protocol), and the Gradient and Connectivity errors (see
+``matting_metrics.py``), summed over each whole image, divided by 1000, averaged over images.
+The folder holds ``image/<stem>.<ext>`` and ``alpha/<stem>.<ext>`` (8-bit ground-truth mattes
+of the same size). One row per input size and quality mode, then the time of each on one
+1920x1280 photo, interleaved, against the default (512, fast).
 
-Usage: python scripts/benchmark_quality.py ../shared/data/ppm100-dev [--input-size 512 ...]
+Usage: python scripts/benchmark_quality.py ../shared/data/ppm100-dev
+           [--input-size 512 ...] [--quality fast high] [--repeats N]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import tempfile
 import time
@@ -17,8 +22,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from benchmark_speed import E2E_SIZE, PHOTO_NAME, STAGES, interleave, read_photo
 
+from matting_metrics import connectivity_error, gradient_error, mad, mse
 from plugin_env import TASK_NAME, import_workflow
+
+DEFAULT_CASE = ("512", "fast")
+# The stages of the matte itself, without the foreground colours and outputs that follow.
+MATTE_STAGES = STAGES[:3]
 
 
 def read_pairs(folder: Path) -> list[tuple[Path, Path]]:
@@ -37,33 +48,77 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--input-size", nargs="+", default=["512"], help="one row per value")
+    parser.add_argument("--quality", nargs="+", default=["fast"], help="one row per value")
     parser.add_argument("--model-weight-file", default="", help="default: the plugin's weights")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per case")
     args = parser.parse_args()
 
     pairs = read_pairs(args.folder)
     # A throwaway HOME keeps the benchmark offline and away from the user's Ikomia folder.
     workflow = import_workflow(Path(tempfile.mkdtemp(prefix="modnet-bench-")))()
+    logging.getLogger("ikomia").setLevel(logging.WARNING)
     task = workflow.add_task(name=TASK_NAME, public_hub=False, auto_connect=True)
     task.set_parameters({"model_weight_file": args.model_weight_file, "cuda": "False"})
 
     print(f"{len(pairs)} image/alpha pairs from {args.folder}")
-    print("| input_size | MSE | MAD | median s/image (CPU, decode excluded) |")
-    print("| --- | --- | --- | --- |")
+    print("| input_size | quality | MSE | MAD | Grad | Conn | median s/image (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for input_size in args.input_size:
-        task.set_parameters({"input_size": input_size})
-        mse, mad, seconds = [], [], []
-        for image_path, alpha_path in pairs:
-            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)[..., ::-1].copy()
-            truth = cv2.imread(str(alpha_path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
-            start = time.perf_counter()
-            workflow.run_on(array=image)
-            seconds.append(time.perf_counter() - start)
-            error = task.get_output(1).get_image().astype(np.float32) / 255 - truth
-            mse.append(float(np.mean(error**2)))
-            mad.append(float(np.mean(np.abs(error))))
+        for quality in args.quality:
+            task.set_parameters({"input_size": input_size, "quality": quality})
+            errors, seconds = [], []
+            for image_path, alpha_path in pairs:
+                image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)[..., ::-1].copy()
+                truth = cv2.imread(str(alpha_path), cv2.IMREAD_GRAYSCALE) / np.float32(255)
+                start = time.perf_counter()
+                workflow.run_on(array=image)
+                seconds.append(time.perf_counter() - start)
+                matte = task.get_output(1).get_image() / np.float32(255)
+                errors.append(
+                    [
+                        mse(matte, truth),
+                        mad(matte, truth),
+                        gradient_error(matte, truth) / 1000,
+                        connectivity_error(matte, truth) / 1000,
+                    ]
+                )
+            means = np.mean(errors, axis=0)
+            print(
+                f"| {input_size} | {quality} | {means[0]:.5f} | {means[1]:.5f} "
+                f"| {means[2]:.1f} | {means[3]:.1f} | {statistics.median(seconds):.3f} |",
+                flush=True,
+            )
+    cases = [(size, quality) for size in args.input_size for quality in args.quality]
+    timing_table(workflow, task, args.folder / "image" / PHOTO_NAME, cases, args.repeats)
+
+
+def timing_table(workflow, task, photo: Path, cases: list[tuple[str, str]], repeats: int) -> None:
+    """Each case on one photo through the Workflow, interleaved with the default case."""
+    image = read_photo(photo, *E2E_SIZE)
+    cases = [DEFAULT_CASE, *(case for case in cases if case != DEFAULT_CASE)]
+    matte_seconds: dict[str, list[float]] = {}
+
+    def run(size: str, quality: str) -> None:
+        task.set_parameters({"input_size": size, "quality": quality})
+        workflow.run_on(array=image)
+
+    def record(name: str) -> None:
+        matte_seconds.setdefault(name, []).append(sum(task.timings[s] for s in MATTE_STAGES))
+
+    calls = {f"{size}, {quality}": lambda c=(size, quality): run(*c) for size, quality in cases}
+    times = interleave(calls, warmup=1, repeats=repeats, after=record)
+    width, height = E2E_SIZE
+    print(f"\n{width}x{height} photo, {repeats} interleaved runs of each case after one warm-up:")
+    print("| input_size, quality | Workflow median s | vs default | matte median s | vs default |")
+    print("| --- | --- | --- | --- | --- |")
+    default = ", ".join(DEFAULT_CASE)
+    base_total = statistics.median(times[default])
+    base_matte = statistics.median(matte_seconds[default])
+    for name in calls:
+        total, matte = statistics.median(times[name]), statistics.median(matte_seconds[name])
         print(
-            f"| {input_size} | {np.mean(mse):.5f} | {np.mean(mad):.5f} "
-            f"| {statistics.median(seconds):.3f} |"
+            f"| {name} | {total:.3f} | {total / base_total:.2f}x "
+            f"| {matte:.3f} | {matte / base_matte:.2f}x |"
         )
 
 
