@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
@@ -139,9 +140,12 @@ class MattingSession:
         self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None
     ) -> np.ndarray:
         stages = {"preprocess": 0.0, "forward": 0.0}
+        # Input sizes that give the same network size (a long thin image is bounded by its pixel
+        # count) share one pass.
+        network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
 
-        def alpha_at(size: int) -> np.ndarray:
-            return self._alpha(rgb, network_size(*rgb.shape[:2], size), stages)
+        def alpha_at(input_size: int) -> np.ndarray:
+            return network_alpha(network_size(*rgb.shape[:2], input_size))
 
         start = time.perf_counter()
         if quality == "high":
