@@ -75,7 +75,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
         self._session: MattingSession | None = None
-        self._session_key: tuple[str, bool, str] | None = None
+        self._session_key: tuple[str, bool, str, str] | None = None
         # Decoded once per file (and again if the file changes), not once per video frame.
         self._background: np.ndarray | None = None
         self._background_key: tuple[str, int] | None = None
@@ -92,14 +92,18 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         return 1
 
     def _get_session(self, param: InferModnetPortraitMattingParam) -> MattingSession:
-        # Only the weights, the device and the backend require reloading the network.
-        key = (param.model_weight_file, param.cuda, param.backend)
+        # Only the weights, the device, the backend and the precision require reloading.
+        key = (param.model_weight_file, param.cuda, param.backend, param.precision)
         if self._session is None or key != self._session_key:
             weights = resolve_weights(
                 param.model_weight_file, WEIGHTS_FOLDER, utils.get_model_hub_url()
             )
             self._session = MattingSession(
-                weights, select_device(param.cuda), param.backend, cache_dir=WEIGHTS_FOLDER
+                weights,
+                select_device(param.cuda),
+                param.backend,
+                cache_dir=WEIGHTS_FOLDER,
+                precision=param.precision,
             )
             self._session_key = key
         return self._session

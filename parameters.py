@@ -25,6 +25,7 @@ from infer_modnet_portrait_matting.modnet import (
     FOREGROUND_ESTIMATORS,
     INPUT_SIZE_MAX,
     MAX_BLUR_STRENGTH,
+    PRECISIONS,
     QUALITIES,
     check_background_color,
     check_background_image,
@@ -218,10 +219,20 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "backend",
         "Backend",
-        "auto: ONNX Runtime on the CPU, PyTorch on a GPU; both give the same matte",
+        "auto: on the CPU the faster of ONNX Runtime and OpenVINO (timed once per machine), "
+        "PyTorch on a GPU",
         "auto",
         choice(BACKENDS),
         Combo(BACKENDS),
+    ),
+    Parameter(
+        "precision",
+        "Precision",
+        "auto: bfloat16 where OpenVINO runs on a CPU that computes it natively (the backbone "
+        "stays float32), float32 otherwise",
+        "auto",
+        choice(PRECISIONS),
+        Combo(PRECISIONS),
     ),
     Parameter(
         "model_weight_file",

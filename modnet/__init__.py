@@ -38,6 +38,7 @@ _EXPORTS = {
     "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
     "multiscale": ("DEFAULT_QUALITY", "QUALITIES", "check_quality"),
     "network": ("MODNet",),
+    "precision": ("PRECISIONS", "check_precision"),
     "session": (
         "DEFAULT_INPUT_SIZE",
         "DEFAULT_THRESHOLD",
@@ -46,6 +47,7 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
+    "temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
     "weights": (
         "PHOTOGRAPHIC",
         "Weights",

@@ -1,9 +1,11 @@
-"""Runtimes for the network: PyTorch, or ONNX Runtime on an export of the same weights.
+"""Runtimes for the network: PyTorch, or ONNX Runtime or OpenVINO on an export of the same
+weights.
 
 A runner takes the N x 3 x H x W float32 input in [-1, 1] and returns the N x 1 x H x W alpha,
 both NumPy arrays, so the pipeline around it does not depend on the runtime. The ONNX Runtime
-path imports PyTorch only to build the export the first time. The PyTorch runner lives in
-``torch_runner.py``.
+and OpenVINO paths import PyTorch only to build the export the first time. The PyTorch runner
+lives in ``torch_runner.py``, the OpenVINO one in ``openvino_runner.py``; ``auto`` on the CPU
+is chosen in ``cpu_choice.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import CheckpointError, NonFiniteOutputError
+from .errors import NonFiniteOutputError
 from .export_cache import ExportCache
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 # Bump when the exported graph changes, so that cached exports are rebuilt.
 EXPORT_VERSION = "3"
 # The ONNX export must reproduce the PyTorch alpha to this max abs difference.
@@ -39,21 +41,6 @@ def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got '{backend}'")
     return backend
-
-
-def _onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def resolve_backend(backend: str, device: str) -> str:
-    """``auto``: ONNX Runtime on the CPU (faster there), PyTorch on a GPU."""
-    if check_backend(backend) != "auto":
-        return backend
-    return "onnxruntime" if device == "cpu" and _onnxruntime_available() else "torch"
 
 
 def load_model(weights: Path) -> MODNet:
@@ -80,6 +67,7 @@ class OnnxRuntimeRunner:
     without an arena."""
 
     name = "onnxruntime"
+    precision = "fp32"
 
     def __init__(self, onnx_path: str | Path, device: str, arena: str = ARENA_MODES[0]) -> None:
         import onnxruntime as ort
@@ -189,22 +177,32 @@ def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunne
     return checked[0]
 
 
-def create_runner(backend: str, weights: Path, device: str, cache_dir: Path | None) -> Runner:
-    """The runner for ``backend``. ``onnxruntime`` caches its export in ``cache_dir`` (default:
-    ``$XDG_CACHE_HOME/modnet``); where the export cannot be made or written (no ``onnx``
-    package, read-only folder...), ``auto`` falls back to PyTorch with a warning."""
-    if resolve_backend(backend, device) == "onnxruntime":
-        try:
-            return onnx_runner(weights, device, cache_dir or default_cache_dir())
-        # OSError: the cache cannot be written; RuntimeError and ImportError: the exporter
-        # is missing or failed, or the export does not reproduce PyTorch. Unfit weights are
-        # not a reason to fall back: PyTorch would fail on them too.
-        except (CheckpointError, NonFiniteOutputError):
-            raise
-        except (OSError, RuntimeError, ImportError) as error:
-            if backend != "auto":
-                raise
-            logger.warning("no ONNX Runtime export (%s): using PyTorch", error)
+def create_runner(
+    backend: str, weights: Path, device: str, cache_dir: Path | None, precision: str = "auto"
+) -> Runner:
+    """The runner for ``backend`` and ``precision`` (see :mod:`modnet.precision`).
+
+    ``onnxruntime`` and ``openvino`` cache their conversions in ``cache_dir`` (default:
+    ``$XDG_CACHE_HOME/modnet``). ``auto`` is PyTorch on a GPU and, on the CPU, the fastest of
+    the installed runtimes that reproduce PyTorch (see :mod:`modnet.cpu_choice`); where none
+    can be made (no ``onnx`` package, read-only folder...), PyTorch, with a warning.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+    if check_backend(backend) == "auto" and device == "cpu":
+        from .cpu_choice import fastest_cpu_runner
+
+        runner = fastest_cpu_runner(weights, cache_dir, precision)
+        if runner is not None:
+            return runner
+        logger.warning("auto: no ONNX Runtime or OpenVINO model could be made, using PyTorch")
+    if backend == "onnxruntime":
+        return onnx_runner(weights, device, cache_dir)
+    if backend == "openvino":
+        from .openvino_runner import openvino_runner
+
+        if device != "cpu":
+            logger.warning("backend: openvino runs on the CPU, not on %s", device)
+        return openvino_runner(weights, cache_dir, precision)
     from .torch_runner import TorchRunner
 
     return TorchRunner(load_model(weights), device)

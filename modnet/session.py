@@ -23,6 +23,7 @@ from .multiscale import (
     fast_alpha,
     high_quality_matte,
 )
+from .precision import check_precision
 
 DEFAULT_INPUT_SIZE = 512
 DEFAULT_THRESHOLD = 0.5
@@ -81,10 +82,14 @@ class MattingResult:
 class MattingSession:
     """MODNet loaded once on a device, ready to matte any number of images.
 
-    ``backend``: ``torch``, ``onnxruntime`` (an export of the same weights, cached in
-    ``cache_dir`` and checked against PyTorch) or ``auto`` (ONNX Runtime on the CPU, PyTorch on
-    a GPU). With PyTorch on a GPU the whole pipeline runs there, in IEEE float32 (see
-    :mod:`modnet.torch_runner`).
+    ``backend``: ``torch``, ``onnxruntime`` or ``openvino`` (conversions of the same weights,
+    cached in ``cache_dir`` and checked against PyTorch) or ``auto`` (on the CPU the fastest of
+    those two installed, timed once per machine; PyTorch on a GPU). With PyTorch on a GPU the
+    whole pipeline runs there, in IEEE float32 (see :mod:`modnet.torch_runner`).
+
+    ``precision``: ``fp32``, ``bf16`` (OpenVINO on a CPU with native bfloat16, the backbone
+    kept in float32) or ``auto`` (``bf16`` where OpenVINO runs on such a CPU); see
+    :mod:`modnet.precision`. ``backend`` and ``precision`` hold what was chosen.
     """
 
     def __init__(
@@ -93,14 +98,18 @@ class MattingSession:
         device: str = "cpu",
         backend: str = "auto",
         cache_dir: str | Path | None = None,
+        precision: str = "auto",
     ) -> None:
-        check_backend(backend)
+        check_precision(precision, check_backend(backend))
         self.device = str(device)
+        if precision == "bf16" and self.device != "cpu":
+            raise ValueError(f"precision: bf16 runs on the CPU, got device '{self.device}'")
         # Checked before any backend is tried: a missing file is not a reason to fall back.
         self.weights = check_checkpoint_file(weights)
         cache = Path(cache_dir) if cache_dir is not None else None
-        self.network = create_runner(backend, self.weights, self.device, cache)
+        self.network = create_runner(backend, self.weights, self.device, cache, precision)
         self.backend: str = self.network.name
+        self.precision: str = self.network.precision
         # On a GPU, PyTorch resizes and normalises too, so tensors stay on the device.
         self.on_device = self.backend == "torch" and self.device != "cpu"
 

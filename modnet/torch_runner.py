@@ -66,11 +66,13 @@ class TorchRunner:
     on a CPU, whose float16 convolutions are not vectorised)."""
 
     name = "torch"
+    precision = "fp32"
 
     def __init__(self, model: MODNet, device: str, half: bool = False) -> None:
         self.device = torch.device(device)
         if half:
             model = half_semantic_branch(model)
+            self.precision = "fp32, semantic branch fp16"
         self.model = model.to(self.device).eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

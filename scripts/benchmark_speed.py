@@ -1,12 +1,19 @@
-"""CPU speed and memory of the plugin: network backends, the Ikomia Workflow end to end against
-the original plugin's recipe, and 24-megapixel photos.
+"""CPU speed and memory of the plugin: network runtimes and precisions, the Ikomia Workflow end
+to end against the original plugin's recipe, and 24-megapixel photos.
 
-Prints three markdown tables, each with its target and whether it is met:
+Prints the CPU's name and vector instruction sets, then three markdown tables, each with its
+target and whether it is met:
 
-1. the network alone at 512x512 per backend (PyTorch with and without folded BatchNorms, ONNX
-   Runtime on the plugin's own export, ONNX Runtime on the MODNet authors' export);
+1. the network alone at 768x512 (a 3:2 photo at the default input size) per backend and
+   precision (PyTorch with and without folded BatchNorms, ONNX Runtime on the plugin's own
+   export and on the MODNet authors' export, OpenVINO in float32 and, where the CPU has it,
+   bfloat16), with the achieved GFLOP/s beside a large float32 matrix product (NumPy), the
+   practical ceiling of the CPU's fused multiply-adds, and a bfloat16 one (PyTorch) where the
+   CPU has bfloat16;
 2. a 1920x1280 photo through the Ikomia Workflow with default parameters, per stage, against
-   the original plugin's recipe (PIL, torchvision transforms, float64 NumPy compositing);
+   the original plugin's recipe (PIL, torchvision transforms, float64 NumPy compositing), and
+   the Workflow with the photo's own colours in the cutout (as the old recipe), on the default
+   runtime and on ONNX Runtime in float32 (the default CPU runtime before OpenVINO);
 3. a 6000x4000 photo through the Workflow in a subprocess of its own: peak RSS and time relative
    to 1920x1280, beside a subprocess that only loads the session.
 
@@ -16,8 +23,10 @@ shared and noisy.
 
 Usage: python scripts/benchmark_speed.py [--shared ../shared] [--repeats N] [--threads N]
 
-``--threads`` sets PyTorch's intra-op threads (torch.set_num_threads); ONNX Runtime sessions
-keep their default thread count, as the plugin creates them.
+``--threads`` sets PyTorch's intra-op threads (torch.set_num_threads); ONNX Runtime and
+OpenVINO keep their default thread count, as the plugin creates them. To see what an AVX2-only
+CPU gets, cap the instruction sets: ``ONEDNN_MAX_CPU_ISA=AVX2`` (OpenVINO and PyTorch's oneDNN)
+and ``ATEN_CPU_CAPABILITY=avx2`` (PyTorch's other kernels); ONNX Runtime has no such cap.
 """
 
 from __future__ import annotations
@@ -26,7 +35,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -47,13 +55,29 @@ WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 AUTHORS_ONNX_NAME = "modnet_photographic_portrait_matting.onnx"
 # A 5472x3648 (3:2) PPM-100 photo: cropped to a square for the network, resized for the rest.
 PHOTO_NAME = "14996438642_58c976f957_o.jpg"
-NETWORK_SIDE = 512
+NETWORK_SIZE = (768, 512)  # width, height
+# Side of the square matrix products that measure the CPU's practical multiply-add ceiling.
+MATMUL_SIDE = 3072
 E2E_SIZE = (1920, 1280)  # width, height
 BIG_SIZE = (6000, 4000)
 BIG_REPEATS = 3
 # Between timed calls: lets the previous runtime's spinning worker threads go idle first.
 PAUSE_S = 0.05
 STAGES = ("preprocess", "forward", "postprocess", "foreground", "outputs")
+# The Workflow runs of table 2: parameters beside the shared weights and cuda False. The old
+# recipe kept the photo's colours, hence the variants with a raw foreground; ONNX Runtime in
+# float32 was the default CPU runtime before OpenVINO.
+DEFAULT_VARIANT = "default parameters"
+E2E_VARIANTS: dict[str, dict[str, str]] = {
+    DEFAULT_VARIANT: {},
+    "foreground raw": {"foreground": "raw"},
+    "ONNX Runtime fp32, foreground raw": {
+        "backend": "onnxruntime",
+        "precision": "fp32",
+        "foreground": "raw",
+    },
+}
+OLD = "old plugin recipe"
 
 TARGET_OVERHEAD_SHARE = 0.15
 TARGET_OLD_RATIO = 4.0
@@ -139,25 +163,30 @@ def own_peak_kb(peaks: dict[str, int]) -> int:
     return peaks.get("VmHWM", peaks["ru_maxrss"])
 
 
-def setup_workflow(shared: Path):
-    """A Workflow with the plugin (temporary HOME, Ikomia offline) and its task, set up with
-    default parameters except the shared weights and cuda False."""
-    workflow = import_workflow(Path(tempfile.mkdtemp(prefix="modnet-bench-")))()
+def setup_workflow(shared: Path, workflow_class: type, **parameters: str):
+    """A Workflow with the plugin's task, set up with default parameters except the shared
+    weights, cuda False and ``parameters``."""
+    workflow = workflow_class()
     logging.getLogger("ikomia").setLevel(logging.WARNING)
     task = workflow.add_task(name=TASK_NAME, public_hub=False, auto_connect=True)
     task.set_parameters(
-        {"model_weight_file": str(shared / "models" / WEIGHTS_NAME), "cuda": "False"}
+        {"model_weight_file": str(shared / "models" / WEIGHTS_NAME), "cuda": "False", **parameters}
     )
     return workflow, task
+
+
+def plugin_workflow_class() -> type:
+    """Ikomia's Workflow with the plugin installed in a temporary HOME, Ikomia offline."""
+    return import_workflow(Path(tempfile.mkdtemp(prefix="modnet-bench-")))
 
 
 # --- 1. the network alone -----------------------------------------------------------------
 
 
-def onnx_cache_dir() -> Path:
-    """Where the plugin's export is cached for table 1: the temporary folder, reused between
-    runs. Never beside the shared weights: that folder is read-only by convention, and a root
-    user would be allowed to write there anyway."""
+def benchmark_cache_dir() -> Path:
+    """Where the plugin's exports are cached for the benchmarks: the temporary folder, reused
+    between runs. Never beside the shared weights: that folder is read-only by convention, and
+    a root user would be allowed to write there anyway."""
     return Path(tempfile.gettempdir()) / "modnet-benchmark"
 
 
@@ -174,52 +203,124 @@ def authors_runner(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def network_runners(shared: Path) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def network_macs(model: Any, x: np.ndarray) -> int:
+    """Multiply-adds of the convolutions and linear layers of ``model`` on ``x``, counted once
+    each by forward hooks (output elements times the weights each one reads)."""
+    import torch
+    from torch import nn
+
+    counts: list[int] = []
+
+    def count(module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        counts.append(output.numel() * module.weight[0].numel())
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [layer.register_forward_hook(count) for layer in layers]
+    with torch.inference_mode():
+        model(torch.from_numpy(x))
+    for hook in hooks:
+        hook.remove()
+    return sum(counts)
+
+
+def matmul_cases(runtimes: list[tuple[str, str]]) -> dict[str, Callable[[], Any]]:
+    """Square float32 matrix products in NumPy (the CPU's practical multiply-add ceiling) and,
+    where a runtime here uses bfloat16, bfloat16 ones in PyTorch."""
+    import torch
+
+    a = np.random.default_rng(0).standard_normal((MATMUL_SIDE, MATMUL_SIDE), dtype=np.float32)
+    cases: dict[str, Callable[[], Any]] = {"NumPy float32 matmul": lambda: a @ a}
+    if any(precision == "bf16" for _, precision in runtimes):
+        b = torch.from_numpy(a).bfloat16()
+        cases["PyTorch bfloat16 matmul"] = lambda: b @ b
+    return cases
+
+
+def network_runners(
+    shared: Path, runtimes: list[tuple[str, str]]
+) -> dict[tuple[str, str], Callable[[np.ndarray], np.ndarray]]:
     from infer_modnet_portrait_matting.modnet import fold_batch_norms, load_checkpoint
     from infer_modnet_portrait_matting.modnet.backends import create_runner
     from infer_modnet_portrait_matting.modnet.torch_runner import TorchRunner
 
     weights = shared / "models" / WEIGHTS_NAME
-    cpu = "cpu"
-    default = create_runner("onnxruntime", weights, cpu, onnx_cache_dir())
-    return {
-        "torch": TorchRunner(fold_batch_norms(load_checkpoint(weights)), cpu),
-        "torch (unfolded)": TorchRunner(load_checkpoint(weights), cpu),
-        "onnxruntime": default,
-        "onnxruntime (authors' export)": authors_runner(shared / "models" / AUTHORS_ONNX_NAME),
+    runners = {
+        ("torch", "fp32"): TorchRunner(fold_batch_norms(load_checkpoint(weights)), "cpu"),
+        ("torch (unfolded)", "fp32"): TorchRunner(load_checkpoint(weights), "cpu"),
+        ("onnxruntime (authors' export)", "fp32"): authors_runner(
+            shared / "models" / AUTHORS_ONNX_NAME
+        ),
     }
+    for backend, precision in runtimes:
+        runners[backend, precision] = create_runner(
+            backend, weights, "cpu", benchmark_cache_dir(), precision
+        )
+    return runners
 
 
 def network_input(photo: Path) -> np.ndarray:
-    rgb = read_photo(photo, NETWORK_SIDE, NETWORK_SIDE)
+    rgb = read_photo(photo, *NETWORK_SIZE)
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) / 127.5 - 1.0
 
 
-def network_table(shared: Path, photo: Path, repeats: int) -> None:
-    runners = network_runners(shared)
-    x = network_input(photo)
-    reference = runners["torch"](x)
-    errors = {name: float(np.abs(run(x) - reference).max()) for name, run in runners.items()}
-    cases = {name: (lambda run=run: run(x)) for name, run in runners.items()}
-    times = interleave(cases, warmup=2, repeats=repeats)
-    medians = {name: statistics.median(values) for name, values in times.items()}
+def default_runtime(shared: Path) -> tuple[str, str]:
+    """The backend and precision that ``auto`` picks on this CPU."""
+    from infer_modnet_portrait_matting.modnet import MattingSession
 
-    print(f"## 1. Network at {NETWORK_SIDE}x{NETWORK_SIDE} (N x 3 x H x W in, alpha out)\n")
-    print(f"Round-robin, 2 warm-up calls each, then {repeats} timed calls each.\n")
-    print("| backend | median ms | min ms | vs default backend | max abs alpha diff vs torch |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, values in times.items():
+    session = MattingSession(shared / "models" / WEIGHTS_NAME, cache_dir=benchmark_cache_dir())
+    return session.backend, session.precision
+
+
+def network_table(shared: Path, photo: Path, repeats: int) -> None:
+    from infer_modnet_portrait_matting.modnet.cpu_choice import cpu_runtimes
+
+    runtimes = cpu_runtimes()
+    default = default_runtime(shared)
+    runners = network_runners(shared, runtimes)
+    x = network_input(photo)
+    reference = runners["torch", "fp32"](x)
+    errors = {case: float(np.abs(run(x) - reference).max()) for case, run in runners.items()}
+    macs = network_macs(runners["torch", "fp32"].model, x)
+    flops: dict[Any, float] = {case: 2 * macs for case in runners}
+    cases: dict[Any, Callable[[], Any]] = {case: (lambda r=r: r(x)) for case, r in runners.items()}
+    matmuls = matmul_cases(runtimes)
+    cases.update(matmuls)
+    flops.update({name: 2 * MATMUL_SIDE**3 for name in matmuls})
+    times = interleave(cases, warmup=2, repeats=repeats)
+    medians = {case: statistics.median(values) for case, values in times.items()}
+    gflops = {case: flops[case] / medians[case] / 1e9 for case in cases}
+    ceiling = gflops["NumPy float32 matmul"]
+
+    width, height = NETWORK_SIZE
+    print(f"## 1. Network at {width}x{height} (N x 3 x H x W in, alpha out)\n")
+    print(
+        f"Round-robin, 2 warm-up calls each, then {repeats} timed calls each. The network does "
+        f"{macs / 1e9:.1f} G multiply-adds at this size (convolutions and "
+        f"linear layers); GFLOP/s counts two operations per multiply-add. The matrix products "
+        f"({MATMUL_SIDE}x{MATMUL_SIDE}) run in the same rounds.\n"
+    )
+    print(
+        "| backend | precision | median ms | min ms | vs default | GFLOP/s "
+        "| share of float32 matmul | max abs alpha diff vs torch |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for case, values in times.items():
+        label = " | ".join(case) if isinstance(case, tuple) else f"{case} | "
+        if case == default:
+            label += " (default)"
+        error = f"{errors[case]:.1e}" if case in errors else ""
         print(
-            f"| {name} | {medians[name] * 1e3:.1f} | {min(values) * 1e3:.1f} "
-            f"| {medians[name] / medians['onnxruntime']:.2f}x | {errors[name]:.1e} |"
+            f"| {label} | {medians[case] * 1e3:.1f} | {min(values) * 1e3:.1f} "
+            f"| {medians[case] / medians[default]:.2f}x | {gflops[case]:.0f} "
+            f"| {gflops[case] / ceiling:.0%} | {error} |"
         )
-    ratio = medians["onnxruntime (authors' export)"] / medians["onnxruntime"]
-    folding = medians["torch (unfolded)"] / medians["torch"]
+    ratio = medians["onnxruntime (authors' export)", "fp32"] / medians["onnxruntime", "fp32"]
+    folding = medians["torch (unfolded)", "fp32"] / medians["torch", "fp32"]
     print(f"\nBatchNorm folding speed-up (torch unfolded / torch): {folding:.2f}x")
     print(
-        f"Default backend speed-up vs authors' ONNX (authors' ORT median / default backend "
-        f"median, >= {TARGET_AUTHORS_RATIO:g} means at least as fast): {ratio:.2f}x, target "
-        f">= {TARGET_AUTHORS_RATIO:g}: {verdict(ratio >= TARGET_AUTHORS_RATIO)}\n"
+        f"Plugin's ONNX export speed-up vs authors' ONNX on ONNX Runtime (authors' median / "
+        f"plugin's median, >= {TARGET_AUTHORS_RATIO:g} means at least as fast): {ratio:.2f}x, "
+        f"target >= {TARGET_AUTHORS_RATIO:g}: {verdict(ratio >= TARGET_AUTHORS_RATIO)}\n"
     )
 
 
@@ -278,43 +379,57 @@ def interleave_with_stages(
     return interleave(cases, warmup=warmup, repeats=repeats, after=record), stages
 
 
-def e2e_table(workflow, task, shared: Path, photo: Path, repeats: int) -> None:
+def e2e_table(workflow_class: type, shared: Path, photo: Path, repeats: int) -> None:
     from infer_modnet_portrait_matting.modnet import load_checkpoint
 
     image = read_photo(photo, *E2E_SIZE)
     old_model = load_checkpoint(shared / "models" / WEIGHTS_NAME).eval()
-    cases = {
-        "new": lambda: workflow.run_on(array=image),
-        "old": lambda: old_recipe(image, old_model),
+    workflows = {
+        name: setup_workflow(shared, workflow_class, **parameters)
+        for name, parameters in E2E_VARIANTS.items()
     }
-    times, stages = interleave_with_stages(task, cases, "new", warmup=2, repeats=repeats)
-    total, old = statistics.median(times["new"]), statistics.median(times["old"])
+    cases: dict[str, Callable[[], object]] = {
+        name: (lambda workflow=workflow: workflow.run_on(array=image))
+        for name, (workflow, _) in workflows.items()
+    }
+    cases[OLD] = lambda: old_recipe(image, old_model)
+    default, task = DEFAULT_VARIANT, workflows[DEFAULT_VARIANT][1]
+    times, stages = interleave_with_stages(task, cases, default, warmup=2, repeats=repeats)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    total, old = medians[default], medians[OLD]
     forward = statistics.median(stages["forward"])
     new_matte = task.get_output(1).get_image().astype(np.float32)
     old_matte = old_recipe(image, old_model)[:, :, 3].astype(np.float32)
     matte_diff = float(np.abs(new_matte - old_matte).mean()) / 255
+    session = task._session
 
     width, height = E2E_SIZE
-    print(f"## 2. End to end, {width}x{height} photo, Ikomia Workflow, default parameters\n")
+    print(f"## 2. End to end, {width}x{height} photo, Ikomia Workflow\n")
     print(
-        f"`workflow.run_on(array=...)` interleaved with the original plugin's recipe, 2 warm-up "
-        f"runs each, then {repeats} each; stage times from `task.timings`.\n"
+        f"`workflow.run_on(array=...)` with default parameters (backend {session.backend}, "
+        f"precision {session.precision}, foreground estimated), interleaved with the variants "
+        f"below and the original plugin's recipe, 2 warm-up runs each, then {repeats} each; "
+        "stage times of the default from `task.timings`.\n"
     )
-    print("| stage | median ms | share of Workflow total |")
+    print("| stage (default parameters) | median ms | share of Workflow total |")
     print("| --- | --- | --- |")
     for stage in STAGES:
         value = statistics.median(stages[stage])
         print(f"| {stage} | {value * 1e3:.1f} | {value / total:.1%} |")
     print(f"| Workflow total (wall) | {total * 1e3:.1f} | 100% |")
-    print(f"| old plugin recipe total | {old * 1e3:.1f} | {old / total:.0%} |")
+    print("\n| run | median ms | speed-up vs the old recipe |")
+    print("| --- | --- | --- |")
+    for name, median in medians.items():
+        print(f"| {name} | {median * 1e3:.1f} | {old / median:.2f}x |")
     share = (total - forward) / total
     print(
         f"\nEverything but forward: {(total - forward) * 1e3:.1f} ms = {share:.1%} of the "
         f"total, target <= {TARGET_OVERHEAD_SHARE:.0%}: {verdict(share <= TARGET_OVERHEAD_SHARE)}"
     )
     print(
-        f"Speed-up vs the old recipe (old median / Workflow median): {old / total:.2f}x, target "
-        f">= {TARGET_OLD_RATIO:g}x: {verdict(old / total >= TARGET_OLD_RATIO)}"
+        f"Speed-up vs the old recipe (old median / Workflow median), default parameters: "
+        f"{old / total:.2f}x, target >= {TARGET_OLD_RATIO:g}x: "
+        f"{verdict(old / total >= TARGET_OLD_RATIO)}"
     )
     print(f"Mean abs difference of the two mattes: {matte_diff:.4f} (alpha in [0, 1])\n")
 
@@ -324,7 +439,7 @@ def e2e_table(workflow, task, shared: Path, photo: Path, repeats: int) -> None:
 
 def child_big(shared: Path, photo: Path) -> dict[str, Any]:
     """6000x4000 and 1920x1280 through the Workflow, interleaved; peak RSS at the end."""
-    workflow, task = setup_workflow(shared)
+    workflow, task = setup_workflow(shared, plugin_workflow_class())
     big, small = read_photo(photo, *BIG_SIZE), read_photo(photo, *E2E_SIZE)
     cases = {
         "big": lambda: workflow.run_on(array=big),
@@ -342,7 +457,7 @@ def child_big(shared: Path, photo: Path) -> dict[str, Any]:
 
 def child_baseline(shared: Path) -> dict[str, Any]:
     """Only imports Ikomia and loads the session as the task does."""
-    setup_workflow(shared)
+    setup_workflow(shared, plugin_workflow_class())
     from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
         WEIGHTS_FOLDER,
     )
@@ -352,7 +467,7 @@ def child_baseline(shared: Path) -> dict[str, Any]:
         shared / "models" / WEIGHTS_NAME, "cpu", "auto", cache_dir=WEIGHTS_FOLDER
     )
     return {
-        "backend": session.backend,
+        "session": f"{session.backend} {session.precision}",
         "peak_kb": peak_rss_kb(),
     }
 
@@ -387,7 +502,7 @@ def big_table(args: argparse.Namespace) -> None:
         f"| peak RSS, {bw}x{bh} subprocess | {peak:.0f} MiB | < {TARGET_PEAK_MIB:.0f} MiB "
         f"| {verdict(peak < TARGET_PEAK_MIB)} |"
     )
-    print(f"| peak RSS, baseline: imports + {baseline['backend']} session | {base:.0f} MiB | | |")
+    print(f"| peak RSS, baseline: imports + {baseline['session']} session | {base:.0f} MiB | | |")
     print(
         f"| added by the pipeline and the images (the input arrays: "
         f"{mib(result['inputs_kb']):.0f} MiB) | {peak - base:.0f} MiB | | |"
@@ -423,15 +538,20 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def print_header(args: argparse.Namespace, photo: Path) -> None:
-    import onnxruntime
+def print_header(photo: Path) -> None:
     import torch
 
+    from infer_modnet_portrait_matting.modnet.cpu import cpu_name, isa_flags
+    from infer_modnet_portrait_matting.modnet.cpu_choice import RUNTIMES, package_version
+
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
     print("# MODNet plugin speed benchmark (CPU)\n")
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; torch "
-        f"{torch.__version__} ({torch.get_num_threads()} threads), onnxruntime "
-        f"{onnxruntime.__version__} (default threads); photo {photo.name}\n"
+        f"{cpu_name()}, {os.cpu_count()} CPUs; instruction sets: {', '.join(isa_flags())}"
+        f"{f' (oneDNN capped at {cap})' if cap else ''}; torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), "
+        + ", ".join(f"{runtime} {package_version(runtime)}" for runtime in RUNTIMES)
+        + f" (default threads); photo {photo.name}\n"
     )
 
 
@@ -448,10 +568,10 @@ def main() -> None:
     if args.child == "baseline":
         print("RESULT " + json.dumps(child_baseline(args.shared)))
         return
-    workflow, task = setup_workflow(args.shared)
-    print_header(args, photo)
+    workflow_class = plugin_workflow_class()
+    print_header(photo)
     network_table(args.shared, photo, args.repeats)
-    e2e_table(workflow, task, args.shared, photo, args.repeats)
+    e2e_table(workflow_class, args.shared, photo, args.repeats)
     big_table(args)
 
 

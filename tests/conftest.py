@@ -42,9 +42,11 @@ def sample_rgb() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def session(tmp_path_factory: pytest.TempPathFactory):
+    """The fastest float32 session on this CPU: the pipeline's numerics are checked against
+    float32 oracles (the default precision may be bfloat16, see test_openvino.py)."""
     from modnet import MattingSession
 
-    return MattingSession(CHECKPOINT, cache_dir=tmp_path_factory.mktemp("cache"))
+    return MattingSession(CHECKPOINT, cache_dir=tmp_path_factory.mktemp("cache"), precision="fp32")
 
 
 @pytest.fixture(scope="session")

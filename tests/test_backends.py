@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import importlib.util
 import logging
 import os
 import shutil
@@ -21,11 +21,13 @@ from modnet import (
     CheckpointError,
     MattingSession,
     NonFiniteOutputError,
+    backends,
     fold_batch_norms,
     load_checkpoint,
     network_size,
 )
-from modnet.backends import EXPORT_TOLERANCE, check_backend, export_cache, resolve_backend
+from modnet.backends import EXPORT_TOLERANCE, check_backend, create_runner, export_cache
+from modnet.cpu_choice import CHOICES_NAME, cpu_runtimes, machine_key, read_choices
 from modnet.layers import IBNorm
 
 
@@ -66,12 +68,19 @@ def test_folding_twice_changes_nothing(checkpoint: Path) -> None:
     assert all(torch.equal(before[k], v) for k, v in twice.state_dict().items())
 
 
-@pytest.mark.parametrize("name", ["torch", "onnxruntime"])
+needs_openvino = pytest.mark.skipif(
+    importlib.util.find_spec("openvino") is None, reason="OpenVINO is not installed"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["torch", "onnxruntime", pytest.param("openvino", marks=needs_openvino)]
+)
 def test_each_backend_reproduces_the_reference_alpha(
     name: str, reference, weights_copy: Path, cache: Path, ppm100_pairs
 ) -> None:
-    session = MattingSession(weights_copy, backend=name, cache_dir=cache)
-    assert session.backend == name
+    session = MattingSession(weights_copy, backend=name, cache_dir=cache, precision="fp32")
+    assert (session.backend, session.precision) == (name, "fp32")
     for _, rgb, _ in ppm100_pairs:
         x = network_input(rgb)
         with torch.inference_mode():
@@ -79,33 +88,52 @@ def test_each_backend_reproduces_the_reference_alpha(
         assert np.abs(session.network(x) - expected).max() < EXPORT_TOLERANCE
 
 
+@pytest.mark.parametrize("name", ["onnxruntime", pytest.param("openvino", marks=needs_openvino)])
 def test_backends_give_the_same_matte(
-    weights_copy: Path, cache: Path, sample_rgb: np.ndarray
+    name: str, weights_copy: Path, cache: Path, sample_rgb: np.ndarray
 ) -> None:
     torch_session = MattingSession(weights_copy, backend="torch")
-    onnx_session = MattingSession(weights_copy, backend="onnxruntime", cache_dir=cache)
+    other = MattingSession(weights_copy, backend=name, cache_dir=cache, precision="fp32")
     # The quality modes combine passes with medians, sums and a guided filter, none of which
     # amplifies the backends' 1e-4 differences past a grey level.
     for input_size, quality in ((512, "fast"), (768, "fast"), (256, "high")):
         torch_matte = torch_session.predict(sample_rgb, input_size, quality=quality).matte
-        onnx_matte = onnx_session.predict(sample_rgb, input_size, quality=quality).matte
+        other_matte = other.predict(sample_rgb, input_size, quality=quality).matte
         # 1e-4 apart before rounding to 1/255 steps: at most one grey level, on rare pixels.
-        difference = np.abs(torch_matte.astype(int) - onnx_matte)
+        difference = np.abs(torch_matte.astype(int) - other_matte)
         assert difference.max() <= 1, (input_size, quality)
         assert (difference > 0).mean() < 1e-3, (input_size, quality)
 
 
-def test_auto_is_onnxruntime_on_cpu_and_torch_on_gpu() -> None:
-    assert resolve_backend("auto", "cpu") == "onnxruntime"
-    assert resolve_backend("auto", "cuda") == "torch"
-    assert resolve_backend("torch", "cpu") == "torch"
+def test_auto_on_the_cpu_is_the_fastest_checked_runtime(checkpoint: Path, cache: Path) -> None:
+    # Which runtime wins depends on the machine; the choice is recorded for the next load.
+    session = MattingSession(checkpoint, cache_dir=cache)
+    assert (session.backend, session.precision) in cpu_runtimes()
+    assert read_choices(cache / CHOICES_NAME) == {machine_key("auto"): session.backend}
+
+
+def test_auto_on_a_gpu_is_torch_without_a_trial(checkpoint: Path, tmp_path, monkeypatch) -> None:
+    class FakeTorchRunner:
+        def __init__(self, model, device: str) -> None:
+            self.device = device
+
+    def no_trial(*_args):
+        raise AssertionError("auto timed the CPU runtimes for a GPU")
+
+    monkeypatch.setattr("modnet.torch_runner.TorchRunner", FakeTorchRunner)
+    monkeypatch.setattr("modnet.cpu_choice.fastest_cpu_runner", no_trial)
+    monkeypatch.setattr(backends, "load_model", lambda _weights: None)
+    runner = create_runner("auto", checkpoint, "cuda", tmp_path)
+    assert isinstance(runner, FakeTorchRunner) and runner.device == "cuda"
 
 
 def test_unknown_backend_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match=r"^backend: expected one of auto, torch, onnxruntime"):
+    with pytest.raises(
+        ValueError, match=r"^backend: expected one of auto, torch, onnxruntime, openvino, got"
+    ):
         check_backend("tensorrt")
     with pytest.raises(ValueError, match=r"^backend"):
-        MattingSession(Path("unused.ckpt"), backend="openvino")
+        MattingSession(Path("unused.ckpt"), backend="tensorrt")
 
 
 def cached_exports(cache: Path) -> list[Path]:
@@ -249,8 +277,8 @@ def test_auto_falls_back_to_torch_without_the_exporter(
     assert not cache.exists() or not any(cache.iterdir()), "a failed export left files"
 
 
-def test_arena_is_shrunk_only_after_a_change_of_size(session) -> None:
-    runner = copy.copy(session.network)  # its own record of sizes, the same ONNX Runtime model
+def test_arena_is_shrunk_only_after_a_change_of_size(checkpoint: Path, cache: Path) -> None:
+    runner = MattingSession(checkpoint, backend="onnxruntime", cache_dir=cache).network
     runner.last_pixels = 0
     shrunk = []
 

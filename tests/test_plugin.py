@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from modnet import cuda_available, estimate_foreground, over_color, replace_background
+from modnet.cpu_choice import cpu_runtimes
 
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {
@@ -25,6 +26,7 @@ DEFAULTS = {
     "model_weight_file": "",
     "threshold": "0.5",
     "backend": "auto",
+    "precision": "auto",
     "foreground": "estimated",
     "background": "transparent",
     "background_color": "255,255,255",
@@ -55,7 +57,7 @@ def test_added_by_name_with_documented_defaults(workflow) -> None:
     assert task.get_parameters() == DEFAULTS
 
 
-def test_outputs_on_an_array(workflow, task, session, sample_rgb: np.ndarray) -> None:
+def test_outputs_on_an_array(workflow, task, sample_rgb: np.ndarray) -> None:
     image = sample_rgb.copy()
     workflow.run_on(array=image)
     assert np.array_equal(image, sample_rgb), "the input buffer was modified"
@@ -68,7 +70,8 @@ def test_outputs_on_an_array(workflow, task, session, sample_rgb: np.ndarray) ->
     composite = task.get_output(4).get_image()
 
     assert np.array_equal(forwarded, sample_rgb)
-    expected = session.predict(sample_rgb).matte  # the adapter adds nothing to the core's matte
+    # The adapter adds nothing to the matte of the core session it loaded.
+    expected = task._session.predict(sample_rgb).matte
     assert matte.dtype == np.uint8 and np.array_equal(matte, expected)
     # By default the cutout carries the estimated foreground colours.
     foreground = estimate_foreground(sample_rgb, expected)
@@ -92,20 +95,20 @@ def test_runs_on_an_image_path(workflow, task, sample_rgb: np.ndarray) -> None:
     assert task.get_output(1).get_image().shape == sample_rgb.shape[:2]
 
 
-def test_threshold_and_input_size_take_effect(workflow, task, session, sample_rgb) -> None:
+def test_threshold_and_input_size_take_effect(workflow, task, sample_rgb) -> None:
     task.set_parameters({"threshold": "0.9", "input_size": "256"})
     workflow.run_on(array=sample_rgb)
-    expected = session.predict(sample_rgb, input_size=256).matte
+    expected = task._session.predict(sample_rgb, input_size=256).matte
     assert np.array_equal(task.get_output(1).get_image(), expected)
     assert np.array_equal(task.get_output(3).get_mask(), (expected >= 230).astype(np.uint8))
 
 
-def test_quality_takes_effect(workflow, task, session, sample_rgb) -> None:
+def test_quality_takes_effect(workflow, task, sample_rgb) -> None:
     task.set_parameters({"quality": "high", "input_size": "256"})
     workflow.run_on(array=sample_rgb)
-    expected = session.predict(sample_rgb, input_size=256, quality="high").matte
+    expected = task._session.predict(sample_rgb, input_size=256, quality="high").matte
     assert np.array_equal(task.get_output(1).get_image(), expected)
-    fast = session.predict(sample_rgb, input_size=256).matte
+    fast = task._session.predict(sample_rgb, input_size=256).matte
     assert np.count_nonzero(expected != fast) > 0.01 * fast.size
 
 
@@ -137,7 +140,8 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
-        ("backend", "tensorrt", "auto, torch, onnxruntime"),
+        ("backend", "tensorrt", "auto, torch, onnxruntime, openvino"),
+        ("precision", "fp16", "auto, fp32, bf16"),
         ("model_weight_file", "/no/such/modnet.ckpt", "no file at"),
         ("foreground", "pymatting", "raw, estimated"),
         ("background", "green", "transparent, color, blur, image"),
@@ -248,8 +252,13 @@ def test_hub_test_contract(ikomia_workflow, task) -> None:
 
 def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None:
     workflow.run_on(array=sample_rgb)
-    assert task._session.backend == "onnxruntime"  # auto on a CPU
+    # auto on a CPU: the fastest runtime installed here.
+    assert (task._session.backend, task._session.precision) in cpu_runtimes()
     assert set(task.timings) == {"preprocess", "forward", "postprocess", "foreground", "outputs"}
+
+    task.set_parameters({"backend": "onnxruntime"})
+    workflow.run_on(array=sample_rgb)
+    assert task._session.backend == "onnxruntime"
     onnx_matte = task.get_output(1).get_image()
 
     task.set_parameters({"backend": "torch"})
@@ -257,6 +266,23 @@ def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None
     assert task._session.backend == "torch"
     difference = np.abs(task.get_output(1).get_image().astype(int) - onnx_matte)
     assert difference.max() <= 1
+
+
+@pytest.mark.parametrize(("backend", "precision"), cpu_runtimes())
+def test_precision_parameter_reaches_the_session(
+    workflow, task, sample_rgb, backend: str, precision: str
+) -> None:
+    task.set_parameters({"backend": backend, "precision": precision})
+    workflow.run_on(array=sample_rgb)
+    assert (task._session.backend, task._session.precision) == (backend, precision)
+
+
+def test_bf16_on_a_float32_backend_is_refused_at_run(workflow, task, sample_rgb) -> None:
+    task.set_parameters({"backend": "onnxruntime", "precision": "bf16"})
+    with pytest.raises(
+        (RuntimeError, ValueError), match="precision: bf16 runs on the openvino backend only"
+    ):
+        workflow.run_on(array=sample_rgb)
 
 
 LIGHT_RUN = """
@@ -280,13 +306,13 @@ print(json.dumps({
 """
 
 
-def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_path: Path) -> None:
+def test_cached_cpu_path_runs_without_importing_torch(checkpoint: Path, tmp_path: Path) -> None:
     # import torch alone takes ~700 MB of resident memory: the CPU path must not need it once
     # the export is cached.
     from modnet import MattingSession
 
     cache = tmp_path / "cache"
-    MattingSession(checkpoint, cache_dir=cache)  # builds the export, as a first run does
+    first = MattingSession(checkpoint, cache_dir=cache)  # builds the export, as a first run does
     done = subprocess.run(
         [
             sys.executable,
@@ -304,16 +330,25 @@ def test_cached_onnx_path_runs_without_importing_torch(checkpoint: Path, tmp_pat
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"torch_imported": False, "backend": "onnxruntime", "matte_shape": [512, 512]}
+    assert result == {"torch_imported": False, "backend": first.backend, "matte_shape": [512, 512]}
 
 
 # --- foreground colours and backgrounds ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def layers(session, sample_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def plugin_session(checkpoint: Path):
+    """The core session the task loads with default parameters: same weights, cache folder (so
+    the same runtime chosen by auto) and precision."""
+    from modnet import MattingSession
+
+    return MattingSession(checkpoint, cache_dir=REPO / "weights")
+
+
+@pytest.fixture(scope="module")
+def layers(plugin_session, sample_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sample's matte and estimated foreground, from the core."""
-    matte = session.predict(sample_rgb).matte
+    matte = plugin_session.predict(sample_rgb).matte
     return matte, estimate_foreground(sample_rgb, matte)
 
 

@@ -56,7 +56,7 @@ def test_manual_save_keeps_alpha_and_one_channel_matte(workflow, task, tmp_path:
 
 
 def test_folder_run_auto_saves_transparent_cutouts(
-    ikomia_workflow, checkpoint: Path, session, ppm100_pairs, sample_rgb, tmp_path: Path
+    ikomia_workflow, checkpoint: Path, ppm100_pairs, sample_rgb, tmp_path: Path
 ) -> None:
     photos = {"astronaut": sample_rgb}
     for stem, rgb, _ in ppm100_pairs[:2]:
@@ -78,7 +78,7 @@ def test_folder_run_auto_saves_transparent_cutouts(
         (cutout_path,) = [path for path in saved if path.name.endswith(f"{stem}_cutout.png")]
         (matte_path,) = [path for path in saved if path.name.endswith(f"{stem}_matte.png")]
         (composite_path,) = [p for p in saved if p.name.endswith(f"{stem}_composite.png")]
-        matte = session.predict(rgb).matte
+        matte = task._session.predict(rgb).matte  # the session the run used
         foreground = estimate_foreground(rgb, matte)
         cutout = cv2.cvtColor(read_unchanged(cutout_path), cv2.COLOR_BGRA2RGBA)
         assert np.array_equal(cutout[..., :3], foreground)
