@@ -148,7 +148,9 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             raise ValueError("input 0: no image to matte")
         session = self._get_session(param)
         timings: dict[str, float] = {}
-        result = session.predict(image_input.get_image(), param.input_size, timings)
+        result = session.predict(
+            image_input.get_image(), param.input_size, timings, quality=param.quality
+        )
 
         start = time.perf_counter()
         foreground = estimate_foreground(result.image, result.matte, param.foreground)
