@@ -173,7 +173,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         def predict(rgb: np.ndarray) -> MattingResult:
             # Summed: a call may matte two frames (the first of a video, and the next one).
             stages: dict[str, float] = {}
-            result = session.predict(rgb, param.input_size, stages)
+            result = session.predict(rgb, param.input_size, stages, param.quality)
             for stage, seconds in stages.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
             return result

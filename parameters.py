@@ -20,12 +20,14 @@ from infer_modnet_portrait_matting.modnet import (
     DEFAULT_BLUR_STRENGTH,
     DEFAULT_FOREGROUND,
     DEFAULT_INPUT_SIZE,
+    DEFAULT_QUALITY,
     DEFAULT_TEMPORAL,
     DEFAULT_THRESHOLD,
     FOREGROUND_ESTIMATORS,
     INPUT_SIZE_MAX,
     MAX_BLUR_STRENGTH,
     PRECISIONS,
+    QUALITIES,
     TEMPORAL_CHOICES,
     check_background_color,
     check_background_image,
@@ -200,6 +202,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_INPUT_SIZE,
         integer(check_input_size),
         Spin(32, INPUT_SIZE_MAX, step=32, snap=True),
+    ),
+    Parameter(
+        "quality",
+        "Quality",
+        "fast: one pass of the network, the MODNet paper's protocol (above an input size of 512, "
+        "a second pass at 512 keeps the semantics); high: a consensus of three scales refined by "
+        "the full-resolution photo, sharper edges for about 3 times the time",
+        DEFAULT_QUALITY,
+        choice(QUALITIES),
+        Combo(QUALITIES),
     ),
     Parameter(
         "cuda",

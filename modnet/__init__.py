@@ -36,6 +36,7 @@ _EXPORTS = {
     "fusion": ("fold_batch_norms",),
     "image": ("network_size", "to_rgb_uint8"),
     "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
+    "multiscale": ("DEFAULT_QUALITY", "QUALITIES", "check_quality"),
     "network": ("MODNet",),
     "precision": ("PRECISIONS", "check_precision"),
     "session": (

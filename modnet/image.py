@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from .limits import MAX_NETWORK_PIXELS, STRIDE
@@ -54,6 +55,15 @@ def shrinks(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
     """Whether resizing (height, width) ``source`` to ``target`` loses pixels: such resizes
     average areas, the others interpolate bilinearly."""
     return target[0] * target[1] < source[0] * source[1]
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` at ``width`` x ``height``: area averaging to shrink, bilinear to enlarge
+    (``image`` itself when the size does not change)."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    interpolation = cv2.INTER_AREA if shrinks(image.shape, (height, width)) else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
 def network_size(

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .backends import check_backend, create_runner
 from .checkpoint_file import check_checkpoint_file
 from .errors import NonFiniteOutputError
-from .image import network_size, shrinks, to_rgb_uint8
+from .image import network_size, resize, shrinks, to_rgb_uint8
 from .limits import INPUT_SIZE_MAX, STRIDE
+from .multiscale import (
+    DEFAULT_QUALITY,
+    SEMANTIC_SIZE,
+    check_quality,
+    fast_alpha,
+    high_quality_matte,
+)
 from .precision import check_precision
 
 DEFAULT_INPUT_SIZE = 512
@@ -111,20 +118,26 @@ class MattingSession:
         image: np.ndarray,
         input_size: int = DEFAULT_INPUT_SIZE,
         timings: dict[str, float] | None = None,
+        quality: str = DEFAULT_QUALITY,
     ) -> MattingResult:
         """Mattes one image (see :func:`modnet.image.to_rgb_uint8` for the accepted formats).
 
-        ``timings``, if given, receives the seconds spent in each stage: ``preprocess``,
-        ``forward`` and ``postprocess``.
+        ``quality``: ``fast``, one pass of the network (the MODNet paper's protocol) up to an
+        ``input_size`` of 512, two above (see :func:`modnet.multiscale.fast_alpha`); ``high``,
+        see :func:`modnet.multiscale.high_quality_matte`. ``timings``, if given, receives the
+        seconds spent in each stage: ``preprocess``, ``forward`` and ``postprocess``.
         """
         start = time.perf_counter()
         input_size = check_input_size(input_size)
+        check_quality(quality)
         rgb = to_rgb_uint8(image)
-        size = network_size(*rgb.shape[:2], input_size)
         prepared = time.perf_counter()
-        pipeline = self.network.matte if self.on_device else self._host_matte
         try:
-            matte = pipeline(rgb, size, timings)
+            if self.on_device and quality == "fast" and input_size <= SEMANTIC_SIZE:
+                size = network_size(*rgb.shape[:2], input_size)
+                matte = self.network.matte(rgb, size, timings)
+            else:
+                matte = self._host_matte(rgb, input_size, quality, timings)
         except NonFiniteOutputError as error:
             raise NonFiniteOutputError(f"{self.weights}: {error}") from None
         if timings is not None:
@@ -133,33 +146,46 @@ class MattingSession:
         return MattingResult(image=rgb, matte=matte)
 
     def _host_matte(
-        self, rgb: np.ndarray, size: tuple[int, int], timings: dict[str, float] | None
+        self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None
     ) -> np.ndarray:
+        stages = {"preprocess": 0.0, "forward": 0.0}
+        # Input sizes that give the same network size (a long thin image is bounded by its pixel
+        # count) share one pass.
+        network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
+
+        def alpha_at(input_size: int) -> np.ndarray:
+            return network_alpha(network_size(*rgb.shape[:2], input_size))
+
         start = time.perf_counter()
-        height, width = rgb.shape[:2]
+        if quality == "high":
+            matte = high_quality_matte(alpha_at, rgb, input_size)
+        else:
+            alpha = fast_alpha(alpha_at, input_size)
+            matte = resize(np.rint(alpha * 255.0).astype(np.uint8), rgb.shape[1], rgb.shape[0])
+        if timings is not None:
+            timings.update(stages)
+            timings["postprocess"] = time.perf_counter() - start - sum(stages.values())
+        return matte
+
+    def _alpha(
+        self, rgb: np.ndarray, size: tuple[int, int], stages: dict[str, float] | None = None
+    ) -> np.ndarray:
+        """The network's float alpha for ``rgb`` at ``size`` (height, width); adds the seconds
+        spent preparing the input and running the network to ``stages``, if given."""
+        start = time.perf_counter()
         # Shrinking the uint8 image before it becomes a tensor keeps the work proportional to the
         # network's size rather than the photo's. A photo smaller than that is enlarged in float:
         # OpenCV's uint8 bilinear rounds to 11-bit weights that the GPU path cannot reproduce.
         source = rgb if shrinks(rgb.shape, size) else rgb.astype(np.float32)
-        small = _resize(source, size[1], size[0])
+        small = resize(source, size[1], size[0])
         x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
         x /= 127.5
         x -= 1.0
         preprocessed = time.perf_counter()
         alpha = self.network(x)[0, 0]
-        forwarded = time.perf_counter()
         if not np.isfinite(alpha).all():
             raise NonFiniteOutputError.for_output()
-        matte = _resize(np.rint(alpha * 255.0).astype(np.uint8), width, height)
-        if timings is not None:
-            timings["preprocess"] = preprocessed - start
-            timings["forward"] = forwarded - preprocessed
-            timings["postprocess"] = time.perf_counter() - forwarded
-        return matte
-
-
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    if image.shape[1] == width and image.shape[0] == height:
-        return image
-    interpolation = cv2.INTER_AREA if shrinks(image.shape, (height, width)) else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interpolation)
+        if stages is not None:
+            stages["preprocess"] += preprocessed - start
+            stages["forward"] += time.perf_counter() - preprocessed
+        return alpha

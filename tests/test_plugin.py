@@ -21,6 +21,7 @@ from modnet.cpu_choice import cpu_runtimes
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {
     "input_size": "512",
+    "quality": "fast",
     "cuda": "False",
     "model_weight_file": "",
     "threshold": "0.5",
@@ -103,6 +104,15 @@ def test_threshold_and_input_size_take_effect(workflow, task, sample_rgb) -> Non
     assert np.array_equal(task.get_output(3).get_mask(), (expected >= 230).astype(np.uint8))
 
 
+def test_quality_takes_effect(workflow, task, sample_rgb) -> None:
+    task.set_parameters({"quality": "high", "input_size": "256"})
+    workflow.run_on(array=sample_rgb)
+    expected = task._session.predict(sample_rgb, input_size=256, quality="high").matte
+    assert np.array_equal(task.get_output(1).get_image(), expected)
+    fast = task._session.predict(sample_rgb, input_size=256).matte
+    assert np.count_nonzero(expected != fast) > 0.01 * fast.size
+
+
 def test_grayscale_input(workflow, task, sample_rgb) -> None:
     gray = np.ascontiguousarray(cv2.cvtColor(sample_rgb, cv2.COLOR_RGB2GRAY))
     workflow.run_on(array=gray)
@@ -126,6 +136,8 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("input_size", "512.5", "integer"),
         ("input_size", "1056", "from 32 to 1024"),
         ("input_size", "99968", "from 32 to 1024"),
+        ("quality", "best", "fast, high"),
+        ("quality", "High", "fast, high"),
         ("threshold", "1.5", "[0, 1]"),
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),

@@ -127,6 +127,7 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
     # Not the defaults (512, 0.5, empty), so that the controls must really show the param.
     return {
         "input_size": "640",
+        "quality": "high",
         "cuda": "True",
         "model_weight_file": str(weight_files[0]),
         "threshold": "0.75",
@@ -146,6 +147,7 @@ def test_controls_show_param_and_apply_writes_it(
 ) -> None:
     edits = {
         "input_size": 320,
+        "quality": "fast",
         "threshold": 0.3,
         "model_weight_file": str(weight_files[1]),
         "backend": "onnxruntime",
@@ -164,6 +166,7 @@ def test_controls_show_param_and_apply_writes_it(
     assert result["cuda_enabled"] == cuda
     assert result["shown"] == {
         "input_size": 640,
+        "quality": "high",
         "cuda": cuda,
         "model_weight_file": str(weight_files[0]),
         "threshold": 0.75,
@@ -178,6 +181,7 @@ def test_controls_show_param_and_apply_writes_it(
     }
     expected = {
         "input_size": "320",
+        "quality": "fast",
         "cuda": str(cuda),
         "model_weight_file": str(weight_files[1]),
         "threshold": "0.3",
