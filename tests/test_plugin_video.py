@@ -206,21 +206,24 @@ def test_ofd_on_arrays_lags_one_frame_with_consistent_outputs(recorded, session)
     assert_runs(runs, [frames[0], *frames[:-1]], [mattes[0], *mattes[:-1]])
 
 
-@pytest.mark.parametrize("change", ["frame size", "input_size"])
+@pytest.mark.parametrize("change", ["frame size", "input_size", "quality"])
 def test_a_live_stream_starts_afresh_on_a_change(recorded, session, change: str) -> None:
     frames = moving_sample()
     workflow, task, runs = recorded(temporal="stable")
     live(workflow, frames[:4])
-    later, size = frames[4:], INPUT_SIZE
+    later, size, quality = frames[4:], INPUT_SIZE, "fast"
     if change == "frame size":
         later = moving_sample(size=(80, 128))[4:]
-    else:
+    elif change == "input_size":
         size = 160
         task.set_parameters({"input_size": str(size)})
+    else:
+        quality = "high"
+        task.set_parameters({"quality": quality})
 
     live(workflow, later)
 
-    mattes = [session.predict(frame, size).matte for frame in later]
+    mattes = [session.predict(frame, size, quality=quality).matte for frame in later]
     assert_runs(runs[4:], later, temporal_reference("stable", later, mattes))
 
 
