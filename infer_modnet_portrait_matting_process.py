@@ -19,9 +19,8 @@ from infer_modnet_portrait_matting.modnet import (
     StreamFrame,
     cutout,
     estimate_foreground,
-    over_color,
     read_background_image,
-    replace_background,
+    replace_background_rgb,
     resolve_weights,
     select_device,
 )
@@ -38,9 +37,6 @@ CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
 # Studio draws the person mask over output 0 in this colour; background pixels stay clear.
 OVERLAY_COLORS = [CLASS_COLORS[1]]
-# The composite is RGB: with a transparent background it shows the person over black, the
-# cutout's colours premultiplied by its alpha.
-TRANSPARENT_AS_RGB = (0, 0, 0)
 
 
 def file_position(source: dataprocess.CImageIO) -> FilePosition | None:
@@ -146,12 +142,10 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         foreground: np.ndarray,
         matte: np.ndarray,
     ) -> np.ndarray:
-        if param.background == "transparent":
-            return over_color(foreground, matte, TRANSPARENT_AS_RGB)
         background_image = (
             self._background_image(param.background_image) if param.background == "image" else None
         )
-        return replace_background(
+        return replace_background_rgb(
             image,
             foreground,
             matte,

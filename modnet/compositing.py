@@ -13,6 +13,8 @@ from .image import shrinks, to_rgb_uint8
 
 BACKGROUNDS = ("transparent", "color", "blur", "image")
 DEFAULT_BACKGROUND = "transparent"
+# What shows through a transparent background where there can be no alpha.
+TRANSPARENT_AS_RGB = (0, 0, 0)
 DEFAULT_BACKGROUND_COLOR = (255, 255, 255)
 # The blur's standard deviation, in percent of the image's long side.
 DEFAULT_BLUR_STRENGTH = 1.5
@@ -156,6 +158,25 @@ def replace_background(
     if background_image is None:
         raise ValueError("background_image: required when background is 'image'")
     return over_image(foreground, matte, background_image)
+
+
+def replace_background_rgb(
+    image: np.ndarray,
+    foreground: np.ndarray,
+    matte: np.ndarray,
+    background: str = DEFAULT_BACKGROUND,
+    color: Sequence[int] = DEFAULT_BACKGROUND_COLOR,
+    blur_strength: float = DEFAULT_BLUR_STRENGTH,
+    background_image: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`replace_background` always as RGB, for what holds no alpha (video writers, JPEG):
+    ``transparent`` shows the person over black, the cutout's colours premultiplied by its
+    alpha."""
+    if background == "transparent":
+        return over_color(foreground, matte, TRANSPARENT_AS_RGB)
+    return replace_background(
+        image, foreground, matte, background, color, blur_strength, background_image
+    )
 
 
 def cover(image: np.ndarray, height: int, width: int) -> np.ndarray:
