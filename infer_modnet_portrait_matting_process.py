@@ -20,7 +20,7 @@ from infer_modnet_portrait_matting.modnet import (
     cutout,
     estimate_foreground,
     read_background_image,
-    replace_background_rgb,
+    replace_background,
     resolve_weights,
     select_device,
 )
@@ -145,7 +145,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         background_image = (
             self._background_image(param.background_image) if param.background == "image" else None
         )
-        return replace_background_rgb(
+        return replace_background(
             image,
             foreground,
             matte,
@@ -153,6 +153,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             param.background_color,
             param.blur_strength,
             background_image,
+            rgb=True,
         )
 
     def _matte(

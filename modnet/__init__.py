@@ -24,7 +24,6 @@ _EXPORTS = {
         "over_color",
         "read_background_image",
         "replace_background",
-        "replace_background_rgb",
     ),
     "devices": ("cuda_available", "select_device"),
     "errors": ("CheckpointError", "NonFiniteOutputError"),

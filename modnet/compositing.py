@@ -142,15 +142,20 @@ def replace_background(
     color: Sequence[int] = DEFAULT_BACKGROUND_COLOR,
     blur_strength: float = DEFAULT_BLUR_STRENGTH,
     background_image: np.ndarray | None = None,
+    rgb: bool = False,
 ) -> np.ndarray:
-    """The person on the chosen ``background``: RGBA for ``transparent``, else RGB.
+    """The person on the chosen ``background``: RGBA for ``transparent``, else RGB. With
+    ``rgb``, for what holds no alpha (video writers, JPEG), ``transparent`` is RGB too: the
+    person over black, the cutout's colours premultiplied by its alpha.
 
     ``image`` is the RGB uint8 photo, ``foreground`` its estimated colours, ``matte`` the uint8
     alpha; all share height and width.
     """
     check_background(background)
     if background == "transparent":
-        return cutout(foreground, matte)
+        return (
+            over_color(foreground, matte, TRANSPARENT_AS_RGB) if rgb else cutout(foreground, matte)
+        )
     if background == "color":
         return over_color(foreground, matte, color)
     if background == "blur":
@@ -158,25 +163,6 @@ def replace_background(
     if background_image is None:
         raise ValueError("background_image: required when background is 'image'")
     return over_image(foreground, matte, background_image)
-
-
-def replace_background_rgb(
-    image: np.ndarray,
-    foreground: np.ndarray,
-    matte: np.ndarray,
-    background: str = DEFAULT_BACKGROUND,
-    color: Sequence[int] = DEFAULT_BACKGROUND_COLOR,
-    blur_strength: float = DEFAULT_BLUR_STRENGTH,
-    background_image: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`replace_background` always as RGB, for what holds no alpha (video writers, JPEG):
-    ``transparent`` shows the person over black, the cutout's colours premultiplied by its
-    alpha."""
-    if background == "transparent":
-        return over_color(foreground, matte, TRANSPARENT_AS_RGB)
-    return replace_background(
-        image, foreground, matte, background, color, blur_strength, background_image
-    )
 
 
 def cover(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -20,7 +20,6 @@ from modnet.compositing import (
     over_image,
     read_background_image,
     replace_background,
-    replace_background_rgb,
 )
 
 RED, BLUE = (220, 30, 40), (20, 40, 230)
@@ -170,7 +169,7 @@ def test_color_background_outside_the_person(disc: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("background", BACKGROUNDS)
-def test_rgb_composite_is_the_background_replaced_without_alpha(
+def test_rgb_composite_replaces_the_background_without_alpha(
     disc: np.ndarray, background: str
 ) -> None:
     rng = np.random.default_rng(5)
@@ -178,7 +177,7 @@ def test_rgb_composite_is_the_background_replaced_without_alpha(
     foreground = rng.integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
     args = (photo, foreground, disc, background, BLUE, 1.0, photo[::-1])
 
-    out = replace_background_rgb(*args)
+    out = replace_background(*args, rgb=True)
 
     # Transparent has no RGB meaning of its own: the person over black.
     expected = (
