@@ -38,6 +38,13 @@ logger = logging.getLogger(__name__)
 
 TEMPORAL_CHOICES = ("auto", *TEMPORAL_METHODS)
 DEFAULT_TEMPORAL = "auto"
+# Two decoders of one file may give slightly different pixels: OpenCV builds with other FFmpeg
+# versions (pip's opencv-python imported before Ikomia's, for one) convert the same H.264 frame
+# to RGB differently (on talking_720p.mp4: 1.3 grey levels on average, 11 at most, more than
+# consecutive frames of a talking head differ). Frames read ahead are therefore matched by
+# their position in the file, and their pixels only checked to be the same picture: at most
+# this mean absolute difference, in grey levels.
+SAME_PICTURE_TOLERANCE = 3.0
 
 Predict = Callable[[np.ndarray], MattingResult]
 
@@ -137,11 +144,14 @@ class MatteStream:
         self._close_reader()
 
     def _take_read_ahead(self, image: np.ndarray) -> MattingResult | None:
-        """The frame read ahead for this call, already matted and pushed; None if there is
-        none, or if it is not this image (then the stream starts again)."""
+        """The frame read ahead for this call, already matted and pushed, as the caller's
+        ``image`` (which outputs show) with the matte of the read-ahead decode; None if there
+        is none, or if it is not the same picture (then the stream starts again)."""
         if not self._pushed:
             return None
-        if np.array_equal(self._pushed[0].image, image):
+        ahead = self._pushed[0]
+        if same_picture(ahead.image, image):
+            self._pushed[0] = MattingResult(image, ahead.matte)
             return self._pushed[0]
         self._start(self._method)
         return None
@@ -187,14 +197,14 @@ class FileReader:
 
     @classmethod
     def at(cls, position: FilePosition, image: np.ndarray) -> FileReader:
-        """A reader whose next frame follows ``position``, checked to decode ``image`` there.
-        If the file cannot be read so, a warning, and a reader that reads nothing: the frames
-        that need the next one then keep their per-frame matte."""
+        """A reader whose next frame follows ``position``, checked to decode the same picture
+        as ``image`` there. If the file cannot be read so, a warning, and a reader that reads
+        nothing: the frames that need the next one then keep their per-frame matte."""
         capture = cv2.VideoCapture(position.path)
         reader = cls(capture)
         if position.index > 0:
             capture.set(cv2.CAP_PROP_POS_FRAMES, position.index)
-        if capture.isOpened() and np.array_equal(reader.read(), image):
+        if capture.isOpened() and same_picture(reader.read(), image):
             return reader
         reader.close()
         logger.warning(
@@ -215,3 +225,11 @@ class FileReader:
 
     def close(self) -> None:
         self._capture.release()
+
+
+def same_picture(decoded: np.ndarray | None, image: np.ndarray) -> bool:
+    """Whether ``decoded`` is ``image`` as another decoder may give it (see
+    :data:`SAME_PICTURE_TOLERANCE`)."""
+    if decoded is None or decoded.shape != image.shape:
+        return False
+    return cv2.norm(decoded, image, cv2.NORM_L1) / image.size <= SAME_PICTURE_TOLERANCE

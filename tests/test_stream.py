@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -226,6 +227,23 @@ def test_a_frame_that_is_not_the_files_is_matted_as_it_is(video, caplog) -> None
     # each frame keeps its per-frame matte rather than borrowing another frame's.
     assert "cannot read ahead" in caplog.text
     assert_mattes(answers, per_frame([stranger, *frames[1:3]]))
+
+
+def test_a_caller_whose_decoder_differs_a_little_still_reads_ahead(video) -> None:
+    path, frames = video
+    # The caller's decoder (another OpenCV build) gives every pixel one or two levels more.
+    theirs = [cv2.add(frame, 1 + (frame % 2)) for frame in frames]
+    stream, network = MatteStream(), FakeNetwork()
+
+    answers = play(stream, network, path, theirs, temporal="ofd")
+
+    # Outputs show the caller's frames; frames 1 on were matted from the stream's own decoder.
+    for answer, frame in zip(answers, theirs, strict=True):
+        np.testing.assert_array_equal(answer.result.image, frame)
+    mattes = [theirs[0][..., 1], *per_frame(frames[1:])]
+    middle = [one_frame_delay(*mattes[t - 1 : t + 2]) for t in range(1, len(mattes) - 1)]
+    assert_mattes(answers, [mattes[0], *middle, mattes[-1]])
+    assert network.calls == len(frames)
 
 
 def test_another_file_starts_a_new_stream(video, tmp_path: Path) -> None:
