@@ -12,16 +12,20 @@ from ikomia import core, dataprocess, utils
 
 from infer_modnet_portrait_matting.image_outputs import KeptImageIO
 from infer_modnet_portrait_matting.modnet import (
+    FilePosition,
+    MatteStream,
+    MattingResult,
     MattingSession,
+    StreamFrame,
     cutout,
     estimate_foreground,
-    over_color,
     read_background_image,
     replace_background,
     resolve_weights,
     select_device,
 )
 from infer_modnet_portrait_matting.parameters import (
+    MATTE_SETTINGS,
     check_names,
     default_values,
     format_values,
@@ -33,9 +37,20 @@ CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
 # Studio draws the person mask over output 0 in this colour; background pixels stay clear.
 OVERLAY_COLORS = [CLASS_COLORS[1]]
-# The composite is RGB: with a transparent background it shows the person over black, the
-# cutout's colours premultiplied by its alpha.
-TRANSPARENT_AS_RGB = (0, 0, 0)
+
+
+def file_position(source: dataprocess.CImageIO) -> FilePosition | None:
+    """Where the frame of a video file is; None for an image, or a video that is no file.
+
+    Ikomia reads a video's frame at the first ``get_image()`` of a run, and only then does
+    ``get_current_pos()`` count it (1 for the first frame): call this after ``get_image()``.
+    """
+    if not isinstance(source, dataprocess.CVideoIO):
+        return None
+    path = source.get_video_path()
+    if not Path(path).is_file():
+        return None
+    return FilePosition(path, source.get_current_pos() - 1)
 
 
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
@@ -79,6 +94,8 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         # Decoded once per file (and again if the file changes), not once per video frame.
         self._background: np.ndarray | None = None
         self._background_key: tuple[str, int] | None = None
+        # The frames of a video follow each other through it (see modnet.stream).
+        self._stream = MatteStream()
         # Seconds spent in each stage of the last run, for benchmarks and profiling.
         self.timings: dict[str, float] = {}
 
@@ -125,8 +142,6 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         foreground: np.ndarray,
         matte: np.ndarray,
     ) -> np.ndarray:
-        if param.background == "transparent":
-            return over_color(foreground, matte, TRANSPARENT_AS_RGB)
         background_image = (
             self._background_image(param.background_image) if param.background == "image" else None
         )
@@ -138,24 +153,45 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             param.background_color,
             param.blur_strength,
             background_image,
+            rgb=True,
         )
 
-    def run(self) -> None:
-        self.begin_task_run()
-        param = self.get_param_object()
-        image_input = self.get_input(0)
-        if not image_input.is_data_available():
-            raise ValueError("input 0: no image to matte")
+    def _matte(
+        self,
+        param: InferModnetPortraitMattingParam,
+        image_input: dataprocess.CImageIO,
+        timings: dict[str, float],
+    ) -> StreamFrame:
+        """The frame to show and its matte, through the temporal filter of its stream."""
         session = self._get_session(param)
-        timings: dict[str, float] = {}
-        result = session.predict(
-            image_input.get_image(), param.input_size, timings, quality=param.quality
+
+        def predict(rgb: np.ndarray) -> MattingResult:
+            # Summed: a call may matte two frames (the first of a video, and the next one).
+            stages: dict[str, float] = {}
+            result = session.predict(rgb, param.input_size, stages, param.quality)
+            for stage, seconds in stages.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+            return result
+
+        image = image_input.get_image()
+        return self._stream.matte(
+            image,
+            predict,
+            param.temporal,
+            settings=tuple(getattr(param, name) for name in MATTE_SETTINGS),
+            video=isinstance(image_input, dataprocess.CVideoIO),
+            position=file_position(image_input),
+            timings=timings,
         )
 
-        start = time.perf_counter()
-        foreground = estimate_foreground(result.image, result.matte, param.foreground)
-        estimated = time.perf_counter()
-        self.forward_input_image(0, 0)
+    def _set_outputs(
+        self, param: InferModnetPortraitMattingParam, frame: StreamFrame, foreground: np.ndarray
+    ) -> None:
+        result = frame.result
+        if frame.delayed:  # every output shows the frame whose matte this is
+            self.get_output(0).set_image(result.image)
+        else:
+            self.forward_input_image(0, 0)
         self.get_output(1).set_image(result.matte)
         self.get_output(2).set_image(cutout(foreground, result.matte))
         segmentation = self.get_output(3)
@@ -165,12 +201,25 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         self.set_output_color_map(0, 3, OVERLAY_COLORS, True)
         composite = self._composite(param, result.image, foreground, result.matte)
         self.get_output(4).set_image(composite)
+
+    def run(self) -> None:
+        self.begin_task_run()
+        param = self.get_param_object()
+        image_input = self.get_input(0)
+        if not image_input.is_data_available():
+            raise ValueError("input 0: no image to matte")
+        timings: dict[str, float] = {}
+        frame = self._matte(param, image_input, timings)
+
+        start = time.perf_counter()
+        foreground = estimate_foreground(frame.result.image, frame.result.matte, param.foreground)
+        estimated = time.perf_counter()
+        self._set_outputs(param, frame, foreground)
+        self.emit_step_progress()
+        self.end_task_run()  # where Ikomia draws the mask over output 0
         timings["foreground"] = estimated - start
         timings["outputs"] = time.perf_counter() - estimated
         self.timings = timings
-
-        self.emit_step_progress()
-        self.end_task_run()
 
 
 class InferModnetPortraitMattingFactory(dataprocess.CTaskFactory):

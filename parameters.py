@@ -21,12 +21,14 @@ from infer_modnet_portrait_matting.modnet import (
     DEFAULT_FOREGROUND,
     DEFAULT_INPUT_SIZE,
     DEFAULT_QUALITY,
+    DEFAULT_TEMPORAL,
     DEFAULT_THRESHOLD,
     FOREGROUND_ESTIMATORS,
     INPUT_SIZE_MAX,
     MAX_BLUR_STRENGTH,
     PRECISIONS,
     QUALITIES,
+    TEMPORAL_CHOICES,
     check_background_color,
     check_background_image,
     check_blur_strength,
@@ -183,6 +185,9 @@ class Parameter:
     default: Any  # a value, or a function called for it (e.g. whether a GPU is there)
     parse: Parser
     control: Control
+    # Whether a new value changes the mattes themselves, and so starts a new video stream;
+    # False for the parameters that only change what is made from a matte.
+    changes_matte: bool = True
 
     def default_value(self) -> Any:
         return self.default() if callable(self.default) else self.default
@@ -249,6 +254,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_THRESHOLD,
         number(check_threshold),
         DoubleSpin(0.0, 1.0, step=0.05, decimals=2),
+        changes_matte=False,
     ),
     Parameter(
         "foreground",
@@ -258,6 +264,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_FOREGROUND,
         choice(tuple(FOREGROUND_ESTIMATORS)),
         Combo(tuple(FOREGROUND_ESTIMATORS)),
+        changes_matte=False,
     ),
     Parameter(
         "background",
@@ -267,6 +274,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_BACKGROUND,
         choice(BACKGROUNDS),
         Combo(BACKGROUNDS),
+        changes_matte=False,
     ),
     Parameter(
         "background_color",
@@ -275,6 +283,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         Rgb(DEFAULT_BACKGROUND_COLOR),
         rgb,
         LineEdit(),
+        changes_matte=False,
     ),
     Parameter(
         "blur_strength",
@@ -284,6 +293,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         DEFAULT_BLUR_STRENGTH,
         number(check_blur_strength),
         DoubleSpin(0.1, MAX_BLUR_STRENGTH, step=0.5, decimals=1),
+        changes_matte=False,
     ),
     Parameter(
         "background_image",
@@ -292,9 +302,22 @@ PARAMETERS: tuple[Parameter, ...] = (
         "",
         optional_file(check_background_image),
         FileBrowse("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"),
+        changes_matte=False,
+    ),
+    Parameter(
+        "temporal",
+        "Temporal filter",
+        "Steadies the mattes of a video from frame to frame. auto: stable on video, none on "
+        "images and arrays; stable: each matte averaged with the previous one carried along "
+        "the motion, no delay; ofd: the MODNet paper's one-frame delay (on a live stream of "
+        "arrays, the outputs lag one frame); none: every frame on its own",
+        DEFAULT_TEMPORAL,
+        choice(TEMPORAL_CHOICES),
+        Combo(TEMPORAL_CHOICES),
     ),
 )
 NAMES = tuple(parameter.name for parameter in PARAMETERS)
+MATTE_SETTINGS = tuple(parameter.name for parameter in PARAMETERS if parameter.changes_matte)
 
 
 def check_names(values: Mapping[str, str]) -> None:

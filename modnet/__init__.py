@@ -47,6 +47,14 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
+    "stream": (
+        "DEFAULT_TEMPORAL",
+        "TEMPORAL_CHOICES",
+        "FilePosition",
+        "MatteStream",
+        "StreamFrame",
+        "resolve_temporal",
+    ),
     "temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
     "weights": (
         "PHOTOGRAPHIC",

@@ -13,6 +13,8 @@ from .image import shrinks, to_rgb_uint8
 
 BACKGROUNDS = ("transparent", "color", "blur", "image")
 DEFAULT_BACKGROUND = "transparent"
+# What shows through a transparent background where there can be no alpha.
+TRANSPARENT_AS_RGB = (0, 0, 0)
 DEFAULT_BACKGROUND_COLOR = (255, 255, 255)
 # The blur's standard deviation, in percent of the image's long side.
 DEFAULT_BLUR_STRENGTH = 1.5
@@ -140,15 +142,20 @@ def replace_background(
     color: Sequence[int] = DEFAULT_BACKGROUND_COLOR,
     blur_strength: float = DEFAULT_BLUR_STRENGTH,
     background_image: np.ndarray | None = None,
+    rgb: bool = False,
 ) -> np.ndarray:
-    """The person on the chosen ``background``: RGBA for ``transparent``, else RGB.
+    """The person on the chosen ``background``: RGBA for ``transparent``, else RGB. With
+    ``rgb``, for what holds no alpha (video writers, JPEG), ``transparent`` is RGB too: the
+    person over black, the cutout's colours premultiplied by its alpha.
 
     ``image`` is the RGB uint8 photo, ``foreground`` its estimated colours, ``matte`` the uint8
     alpha; all share height and width.
     """
     check_background(background)
     if background == "transparent":
-        return cutout(foreground, matte)
+        return (
+            over_color(foreground, matte, TRANSPARENT_AS_RGB) if rgb else cutout(foreground, matte)
+        )
     if background == "color":
         return over_color(foreground, matte, color)
     if background == "blur":

@@ -28,7 +28,8 @@ Usage: python scripts/benchmark_video.py [--shared ../shared] [--frames 60]
        [--photos STEM ...] [--backdrops STEM ...] [--videos PATH ...]
 
 Defaults: 2 photos x 4 motions (pan, zoom, jitter, sway) x 60 frames and the two clips of
-``../shared/data/videos`` (282 + 103 frames): 865 mattes, about N minutes on 2 CPU cores.
+``../shared/data/videos`` (282 + 103 frames): 865 mattes, 15 minutes on 2 CPU cores shared with
+other jobs (the time is printed at the end).
 """
 
 from __future__ import annotations

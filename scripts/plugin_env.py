@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,3 +36,21 @@ def import_workflow(home: Path | None = None):
     from ikomia.dataprocess.workflow import Workflow
 
     return Workflow
+
+
+def add_recorded_task(workflow, after_run: Callable[[object], None]):
+    """Adds the plugin's task to ``workflow``, connected to its input, such that
+    ``after_run(task)`` is called after each of its runs: after each frame of a video, whose
+    outputs the workflow keeps for the last frame only."""
+    from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
+        InferModnetPortraitMatting,
+    )
+
+    class RecordedTask(InferModnetPortraitMatting):
+        def run(self) -> None:
+            super().run()
+            after_run(self)
+
+    task = RecordedTask(TASK_NAME, None)
+    workflow.add_task(task=task, auto_connect=True)
+    return task

@@ -9,7 +9,11 @@ Usage: python scripts/readme_images.py [--output-dir images]
   photo's colours (left) and the estimated ones (right), enlarged 4x without smoothing;
 - background_<option>.png/.jpg: the cutout (output 2) for ``transparent``, output 4 for the
   other backgrounds, at half size. The ``image`` background is drawn here (a gradient with soft
-  discs), since the repository ships no other picture.
+  discs), since the repository ships no other picture;
+- ../samples/astronaut_pan.mp4: a camera panning over the sample (see ``synthetic_clips.py``),
+  framed on the person by the sample's matte;
+- video_stable.jpg: a crop of three consecutive frames of that clip, run through the Workflow
+  as a video file, with their mattes with ``temporal`` none and stable, enlarged 2x.
 """
 
 from __future__ import annotations
@@ -21,10 +25,18 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from synthetic_clips import synthetic_clip
 
-from plugin_env import REPO, TASK_NAME, import_workflow
+from plugin_env import REPO, TASK_NAME, add_recorded_task, import_workflow
 
 SAMPLE = REPO / "samples" / "astronaut.png"
+SAMPLE_CLIP = REPO / "samples" / "astronaut_pan.mp4"
+CLIP_FRAMES = 40
+CLIP_SIZE = (384, 384)  # width, height: the sample seen through a window of 3/4 of its side
+CLIP_FPS = 20
+# Where the matte of the per-frame method flickers: the shoulder's edge over the helmet.
+STEADY_CROP = (slice(250, 378), slice(250, 378))
+STEADY_FRAMES = (14, 15, 16)
 HAIR = (slice(40, 136), slice(128, 224))  # rows, columns of the 512 x 512 sample
 ZOOM = 4
 DARK = "16,24,48"
@@ -52,8 +64,10 @@ def drawn_background(height: int, width: int) -> np.ndarray:
 
 
 def labelled(image: np.ndarray, text: str) -> np.ndarray:
+    """White text outlined in black: readable on any picture."""
     out = image.copy()
-    cv2.putText(out, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+    for colour, thickness in (((0, 0, 0), 4), ((255, 255, 255), 2)):
+        cv2.putText(out, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, thickness)
     return out
 
 
@@ -93,6 +107,55 @@ def backgrounds(workflow, task, output_dir: Path, scratch: Path) -> None:
         write(output_dir / f"background_{background}.{suffix}", small)
 
 
+def sample_clip(workflow, task, scratch: Path) -> None:
+    """Writes SAMPLE_CLIP: the camera pans over the sample, framed by the sample's matte."""
+    task.set_parameters({"temporal": "none"})
+    workflow.run_on(path=str(SAMPLE))
+    alpha = scratch / "astronaut_alpha.png"
+    cv2.imwrite(str(alpha), task.get_output(1).get_image())
+    clip = synthetic_clip(SAMPLE, alpha, "pan", CLIP_FRAMES, CLIP_SIZE)
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+    writer = cv2.VideoWriter(str(SAMPLE_CLIP), fourcc, CLIP_FPS, CLIP_SIZE)
+    for frame in clip.frames():
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def clip_runs(workflow_class, temporal: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(frame, matte) of every frame of SAMPLE_CLIP, run as a video file with ``temporal``."""
+    runs = []
+
+    def record(task) -> None:
+        runs.append((task.get_output(0).get_image(), task.get_output(1).get_image()))
+
+    workflow = workflow_class()
+    task = add_recorded_task(workflow, record)
+    task.set_parameters({"temporal": temporal})
+    workflow.run_on(path=str(SAMPLE_CLIP))
+    return runs
+
+
+def steady_edges(workflow_class, output_dir: Path) -> None:
+    """Frames of SAMPLE_CLIP (left) and their mattes with temporal none and stable."""
+    none, stable = (clip_runs(workflow_class, temporal) for temporal in ("none", "stable"))
+    rows = []
+    for t in STEADY_FRAMES:
+        tiles = {
+            f"frame {t}": none[t][0],
+            "none": cv2.cvtColor(none[t][1], cv2.COLOR_GRAY2RGB),
+            "stable": cv2.cvtColor(stable[t][1], cv2.COLOR_GRAY2RGB),
+        }
+        crops = [
+            labelled(
+                cv2.resize(tile[STEADY_CROP], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST),
+                label,
+            )
+            for label, tile in tiles.items()
+        ]
+        rows.append(np.hstack(crops))
+    write(output_dir / "video_stable.jpg", np.vstack(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=REPO / "images")
@@ -109,6 +172,8 @@ def main() -> None:
     cv2.imwrite(str(args.output_dir / "studio_overlay.jpg"), overlay[..., ::-1])
     edges(workflow, task, args.output_dir)
     backgrounds(workflow, task, args.output_dir, scratch)
+    sample_clip(workflow, task, scratch)
+    steady_edges(workflow_class, args.output_dir)
 
     # A fresh workflow on a folder, as a user saves results: the file is Ikomia's auto-save.
     photos = scratch / "photos"

@@ -30,6 +30,30 @@ def read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(image[..., ::-1])
 
 
+def write_video(path: Path, frames: list[np.ndarray], fourcc: str) -> list[np.ndarray]:
+    """Writes RGB ``frames``; returns them as decoded from the file, as a workflow gets them."""
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    capture, decoded = cv2.VideoCapture(str(path)), []
+    while (read := capture.read())[0]:
+        decoded.append(cv2.cvtColor(read[1], cv2.COLOR_BGR2RGB))
+    capture.release()
+    assert len(decoded) == len(frames), f"{path}: {len(decoded)} frames of {len(frames)} read"
+    return decoded
+
+
+def temporal_reference(method: str, frames: list[np.ndarray], mattes: list[np.ndarray]):
+    """The mattes that the filter of ``method`` gives ``frames`` in one stream, in order."""
+    from modnet.temporal import create_filter
+
+    matte_filter = create_filter(method)
+    out = [matte_filter.push(f, m) for f, m in zip(frames, mattes, strict=True)]
+    return [m for m in out if m is not None] + matte_filter.flush()
+
+
 @pytest.fixture(scope="session")
 def checkpoint() -> Path:
     return CHECKPOINT

@@ -168,6 +168,27 @@ def test_color_background_outside_the_person(disc: np.ndarray) -> None:
     assert (out[disc == 0] == BLUE).all()
 
 
+@pytest.mark.parametrize("background", BACKGROUNDS)
+def test_rgb_composite_replaces_the_background_without_alpha(
+    disc: np.ndarray, background: str
+) -> None:
+    rng = np.random.default_rng(5)
+    photo = rng.integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
+    foreground = rng.integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
+    args = (photo, foreground, disc, background, BLUE, 1.0, photo[::-1])
+
+    out = replace_background(*args, rgb=True)
+
+    # Transparent has no RGB meaning of its own: the person over black.
+    expected = (
+        over_color(foreground, disc, (0, 0, 0))
+        if background == "transparent"
+        else replace_background(*args)
+    )
+    np.testing.assert_array_equal(out, expected)
+    assert out.shape == (*disc.shape, 3)
+
+
 def test_image_background_is_required(disc: np.ndarray) -> None:
     photo = uniform(*disc.shape, RED)
 

@@ -194,3 +194,30 @@ def test_a_reader_of_its_own_decodes_the_workflows_frames(
 
     # Frames come as RGB; a second decoder of the file (read-ahead) yields the very same pixels.
     assert [seen["same"] for _, seen in calls] == [True] * FRAMES
+
+
+def test_the_position_counts_a_frame_once_get_image_has_read_it(
+    ikomia_workflow, dataprocess, clip: Path
+) -> None:
+    positions: list[tuple[int, int]] = []
+
+    class Reader(dataprocess.C2dImageTask):
+        def __init__(self) -> None:
+            dataprocess.C2dImageTask.__init__(self, "reader")
+
+        def run(self) -> None:
+            self.begin_task_run()
+            source = self.get_input(0)
+            before = source.get_current_pos()
+            source.get_image()
+            positions.append((before, source.get_current_pos()))
+            self.forward_input_image(0, 0)
+            self.end_task_run()
+
+    workflow = ikomia_workflow()
+    workflow.add_task(task=Reader(), auto_connect=True)
+    workflow.run_on(path=str(clip))
+
+    # The frame is read at the run's first get_image(): before it, the position is the previous
+    # frame's; after it, the 1-based position of the frame being processed.
+    assert positions == [(t, t + 1) for t in range(FRAMES)]

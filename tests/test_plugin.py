@@ -32,6 +32,7 @@ DEFAULTS = {
     "background_color": "255,255,255",
     "blur_strength": "1.5",
     "background_image": "",
+    "temporal": "auto",
 }
 
 
@@ -151,6 +152,7 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("blur_strength", "0", "(0, 10]"),
         ("blur_strength", "strong", "number"),
         ("background_image", "/no/such/background.png", "no file at"),
+        ("temporal", "smooth", "auto, none, ofd, stable"),
     ],
 )
 def test_bad_parameter_is_refused_by_name(task, name: str, value: str, accepted: str) -> None:
@@ -254,7 +256,14 @@ def test_backend_parameter_and_stage_timings(workflow, task, sample_rgb) -> None
     workflow.run_on(array=sample_rgb)
     # auto on a CPU: the fastest runtime installed here.
     assert (task._session.backend, task._session.precision) in cpu_runtimes()
-    assert set(task.timings) == {"preprocess", "forward", "postprocess", "foreground", "outputs"}
+    assert set(task.timings) == {
+        "preprocess",
+        "forward",
+        "postprocess",
+        "temporal",
+        "foreground",
+        "outputs",
+    }
 
     task.set_parameters({"backend": "onnxruntime"})
     workflow.run_on(array=sample_rgb)

@@ -138,6 +138,7 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
         "background_color": "10,20,30",
         "blur_strength": "2.5",
         "background_image": str(weight_files[0]),  # set_values only checks that it exists
+        "temporal": "ofd",
     }
 
 
@@ -156,6 +157,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background_color": " 40, 110,220",
         "blur_strength": 4.0,
         "background_image": str(weight_files[1]),
+        "temporal": "stable",
     }
     result = run_widget(tmp_path, initial, edits)
 
@@ -175,6 +177,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background_color": "10,20,30",
         "blur_strength": 2.5,
         "background_image": str(weight_files[0]),
+        "temporal": "ofd",
     }
     expected = {
         "input_size": "320",
@@ -189,6 +192,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background_color": "40,110,220",
         "blur_strength": "4.0",
         "background_image": str(weight_files[1]),
+        "temporal": "stable",
     }
     assert result["error"] is None
     assert result["applied"] == [expected]
