@@ -64,6 +64,20 @@ def test_over_color_mixes_by_alpha_and_rounds() -> None:
     np.testing.assert_array_equal(out, expected.astype(np.uint8))
 
 
+def test_over_black_is_the_blend_with_black() -> None:
+    rng = np.random.default_rng(6)
+    foreground = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    matte = rng.integers(0, 256, (64, 96), dtype=np.uint8)
+
+    out = over_color(foreground, matte, (0, 0, 0))
+
+    expected = np.rint(foreground * (matte[..., None] / 255.0)).astype(np.uint8)
+    np.testing.assert_array_equal(out, expected)
+    # The same rounding as any other colour's blend, whose black would be 0 + (0 - 0).
+    almost_black = over_color(foreground, matte, (0, 0, 1))
+    np.testing.assert_array_equal(out[..., :2], almost_black[..., :2])
+
+
 def test_over_image_uses_the_covering_background(disc: np.ndarray) -> None:
     rng = np.random.default_rng(1)
     foreground = rng.integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
