@@ -228,11 +228,11 @@ class InferModnetPortraitMattingFactory(dataprocess.CTaskFactory):
         info = self.info
         info.name = "infer_modnet_portrait_matting"
         info.short_description = (
-            "Trimap-free portrait matting with MODNet: alpha matte, transparent cutout and "
-            "person mask from a single photo or video frame."
+            "Trimap-free portrait matting with MODNet: alpha matte, transparent cutout, new "
+            "background and person mask from a photo or a video, steadied against flicker."
         )
         info.path = "Plugins/Python/Background"
-        info.version = "2.1.0"
+        info.version = "2.2.0"
         # The widget is PyQt6, which Ikomia ships from 0.16.0 on (earlier versions load PyQt5
         # widgets). No maximum: no later version is known to break the plugin.
         info.min_ikomia_version = "0.16.0"
@@ -247,7 +247,10 @@ class InferModnetPortraitMattingFactory(dataprocess.CTaskFactory):
         info.documentation_link = "https://arxiv.org/pdf/2011.11961.pdf"
         info.repository = "https://github.com/Ikomia-hub/infer_modnet_portrait_matting"
         info.original_repository = "https://github.com/ZHKKKe/MODNet"
-        info.keywords = "portrait,matting,alpha matte,background removal,trimap-free,MODNet,PyTorch"
+        info.keywords = (
+            "portrait,matting,alpha matte,background removal,background replacement,"
+            "trimap-free,video matting,MODNet,PyTorch,OpenVINO"
+        )
         info.algo_type = core.AlgoType.INFER
         info.algo_tasks = "IMAGE_MATTING"
         info.hardware_config.min_cpu = 2
