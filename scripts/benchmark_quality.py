@@ -128,8 +128,9 @@ def errors_tables(workflow_task, pairs: list[tuple[Path, Path]], cases: list[Cas
             print(f"{len(pairs)} image/alpha pairs, {runtime(task)}:")
             print(f"| input_size | quality | {header} | median s/image (CPU) |")
             print("| --- | --- |" + " --- |" * (len(METRICS) + 1))
+        means = per_photo[input_size, quality].mean(axis=0)
         print(
-            f"| {input_size} | {quality} | {_cells(per_photo[input_size, quality].mean(axis=0))} "
+            f"| {input_size} | {quality} | {format_cells(means)} "
             f"| {statistics.median(seconds):.3f} |",
             flush=True,
         )
@@ -140,11 +141,11 @@ def errors_tables(workflow_task, pairs: list[tuple[Path, Path]], cases: list[Cas
     print("| --- | --- | --- |" + " --- |" * len(METRICS))
     for (input_size, quality), errors in per_photo.items():
         for name, half in halves.items():
-            cells = _cells(errors[half].mean(axis=0))
+            cells = format_cells(errors[half].mean(axis=0))
             print(f"| {input_size} | {quality} | {name} ({len(errors[half])}) | {cells} |")
 
 
-def _cells(means: np.ndarray) -> str:
+def format_cells(means: np.ndarray) -> str:
     return " | ".join(f"{value:.5f}" if value < 1 else f"{value:.1f}" for value in means)
 
 
