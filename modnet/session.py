@@ -19,6 +19,7 @@ from .limits import INPUT_SIZE_MAX, STRIDE
 from .multiscale import (
     DEFAULT_QUALITY,
     SEMANTIC_SIZE,
+    AlphaAt,
     check_quality,
     fast_alpha,
     high_quality_matte,
@@ -149,13 +150,7 @@ class MattingSession:
         self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None
     ) -> np.ndarray:
         stages = {"preprocess": 0.0, "forward": 0.0}
-        # Input sizes that give the same network size (a long thin image is bounded by its pixel
-        # count) share one pass.
-        network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
-
-        def alpha_at(input_size: int) -> np.ndarray:
-            return network_alpha(network_size(*rgb.shape[:2], input_size))
-
+        alpha_at = self.passes(rgb, stages)
         start = time.perf_counter()
         if quality == "high":
             matte = high_quality_matte(alpha_at, rgb, input_size)
@@ -166,6 +161,14 @@ class MattingSession:
             timings.update(stages)
             timings["postprocess"] = time.perf_counter() - start - sum(stages.values())
         return matte
+
+    def passes(self, rgb: np.ndarray, stages: dict[str, float] | None = None) -> AlphaAt:
+        """The float alpha of a pass of the network over the RGB uint8 ``rgb`` at an input
+        size, at the network's resolution, for :mod:`modnet.multiscale`. Input sizes that give
+        the same network size (a long thin image is bounded by its pixel count) share one pass;
+        ``stages``, if given, receives the seconds of preprocessing and forward passes."""
+        network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
+        return lambda input_size: network_alpha(network_size(*rgb.shape[:2], input_size))
 
     def _alpha(
         self, rgb: np.ndarray, size: tuple[int, int], stages: dict[str, float] | None = None

@@ -14,7 +14,6 @@ Usage: python scripts/benchmark_quality_variants.py ../shared/data/ppm100-dev
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))  # the core package, importable without Ikomia
-    from modnet import MattingSession, network_size
+    from modnet import MattingSession
 
     session = MattingSession(
         args.weights, "cpu", args.backend, benchmark_cache_dir(), args.precision
@@ -107,11 +106,7 @@ def main() -> None:
     errors: dict[str, list[list[float]]] = {name: [] for name in table}
     for image_path, alpha_path in pairs:
         rgb = cv2.imread(str(image_path), cv2.IMREAD_COLOR)[..., ::-1].copy()
-
-        @functools.cache
-        def alpha_at(input_size: int, rgb: np.ndarray = rgb) -> np.ndarray:
-            return session._alpha(rgb, network_size(*rgb.shape[:2], input_size))
-
+        alpha_at = session.passes(rgb)
         for name, build in table.items():
             errors[name].append(matte_errors(build(alpha_at, rgb), alpha_path, metrics))
 

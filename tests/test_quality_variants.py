@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from benchmark_quality_variants import variants
-
-from modnet import network_size
 
 VARIANTS = variants()
 # The variants that are modes of the plugin: name -> (input_size, quality).
@@ -21,11 +17,7 @@ SHIPPED = {
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_shipped_variant_is_the_sessions_mode(session, sample_rgb, name: str) -> None:
-    @functools.cache
-    def alpha_at(input_size: int) -> np.ndarray:
-        return session._alpha(sample_rgb, network_size(*sample_rgb.shape[:2], input_size))
-
-    matte = VARIANTS[name](alpha_at, sample_rgb)
+    matte = VARIANTS[name](session.passes(sample_rgb), sample_rgb)
 
     input_size, quality = SHIPPED[name]
     expected = session.predict(sample_rgb, input_size, quality=quality).matte
@@ -35,10 +27,7 @@ def test_a_shipped_variant_is_the_sessions_mode(session, sample_rgb, name: str) 
 def test_every_variant_gives_a_matte_of_the_photos_size(session, sample_rgb) -> None:
     small = sample_rgb[::4, ::4].copy()
 
-    @functools.cache
-    def alpha_at(input_size: int) -> np.ndarray:
-        return session._alpha(small, network_size(*small.shape[:2], input_size))
-
+    alpha_at = session.passes(small)
     for name, build in VARIANTS.items():
         matte = build(alpha_at, small)
         assert matte.dtype == np.uint8 and matte.shape == small.shape[:2], name
