@@ -40,17 +40,20 @@ OVERLAY_COLORS = [CLASS_COLORS[1]]
 
 
 def file_position(source: dataprocess.CImageIO) -> FilePosition | None:
-    """Where the frame of a video file is; None for an image, or a video that is no file.
+    """Where the frame of a video file is; None for an image, a video that is no file, or a
+    frame that Ikomia's reader of the file did not read.
 
     Ikomia reads a video's frame at the first ``get_image()`` of a run, and only then does
     ``get_current_pos()`` count it (1 for the first frame): call this after ``get_image()``.
+    Studio's player instead hands each frame over in an input of its own, with the file's path
+    on the first one only and no position (0): its frames are a live stream.
     """
     if not isinstance(source, dataprocess.CVideoIO):
         return None
-    path = source.get_video_path()
-    if not Path(path).is_file():
+    path, position = source.get_video_path(), source.get_current_pos()
+    if position < 1 or not Path(path).is_file():
         return None
-    return FilePosition(path, source.get_current_pos() - 1)
+    return FilePosition(path, position - 1)
 
 
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):

@@ -16,8 +16,11 @@ Frames come from one of three kinds of source:
 
 A stream goes on while the method, the matte settings, the frame size and the source stay the
 same and, in a file, while each frame follows the previous one; anything else starts a new
-stream, and the filter forgets the past. Whatever is kept between calls is a copy: callers may
-reuse their buffers.
+stream, and the filter forgets the past. In a live stream, a frame identical to the previous
+one is that frame again, not the next one (an application that runs again on the frame it
+shows, after a change of what is made from the matte): it gets the previous answer again, and
+the filter does not move. Whatever is kept between calls is a copy: callers may reuse their
+buffers.
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class MatteStream:
         self._pushed: deque[MattingResult] = deque()
         self._ready: deque[MattingResult] = deque()  # filtered, not yet given out
         self._seconds = 0.0  # in the filter, during this call
+        # In a live stream with a filter: a copy of the last frame given, and the answer.
+        self._last: tuple[np.ndarray, StreamFrame] | None = None
 
     def matte(
         self,
@@ -117,6 +122,10 @@ class MatteStream:
         follows = position is None or position.index == self._next_index
         if key != self._key or not follows:
             self._start(method)
+        elif self._last is not None and np.array_equal(self._last[0], image):
+            if timings is not None:
+                timings["temporal"] = 0.0
+            return _shown_again(self._last[1], image)
         self._key = key
         self._next_index = None if position is None else position.index + 1
         self._seconds = 0.0
@@ -131,9 +140,13 @@ class MatteStream:
         if timings is not None:
             timings["temporal"] = self._seconds
         if not self._ready:  # a live stream's first frame, held by the delay
-            return StreamFrame(current)
-        frame = self._ready.popleft()
-        return StreamFrame(frame, delayed=frame.image is not current.image)
+            answer = StreamFrame(current)
+        else:
+            frame = self._ready.popleft()
+            answer = StreamFrame(frame, delayed=frame.image is not current.image)
+        if position is None and method != "none":
+            self._last = (image.copy(), answer)
+        return answer
 
     def _start(self, method: str) -> None:
         if method != self._method:
@@ -141,6 +154,7 @@ class MatteStream:
         self._filter.reset()
         self._pushed.clear()
         self._ready.clear()
+        self._last = None
         self._close_reader()
 
     def _take_read_ahead(self, image: np.ndarray) -> MattingResult | None:
@@ -225,6 +239,14 @@ class FileReader:
 
     def close(self) -> None:
         self._capture.release()
+
+
+def _shown_again(answer: StreamFrame, image: np.ndarray) -> StreamFrame:
+    """``answer`` for the same frame given again: as it is if it shows an earlier frame (then
+    a copy of the stream's), else shown as ``image``, the same pixels."""
+    if answer.delayed:
+        return answer
+    return StreamFrame(MattingResult(image, answer.result.matte))
 
 
 def same_picture(decoded: np.ndarray | None, image: np.ndarray) -> bool:

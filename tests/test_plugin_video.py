@@ -251,6 +251,48 @@ def test_a_still_image_is_never_changed(recorded, session, sample_rgb, temporal:
     assert_runs(runs, [sample_rgb] * 2, per_frame(session, [sample_rgb]) * 2)
 
 
+# --- Studio's video player: each frame in an input of its own -----------------------------------
+
+
+def studio_play(task, frames: list[np.ndarray], path: Path) -> None:
+    """Runs ``task`` on ``frames`` as Studio's player hands them over (IkomiaStudio's
+    ``CWorkflowRunManager::createIOFromDataItem``): a new ``CVideoIO`` holding each frame, the
+    file's path set on the first one only, and no reader of the file, so no position."""
+    from ikomia import core, dataprocess
+
+    for t, frame in enumerate(frames):
+        source = dataprocess.CVideoIO(core.IODataType.VIDEO, frame)
+        if t == 0:
+            source.set_video_path(str(path))
+        task.set_input(source, 0)
+        task.run()
+
+
+def test_studio_play_is_a_live_stream(recorded, session, clip) -> None:
+    path, frames = clip
+    _, task, runs = recorded()  # temporal auto: stable, for a video input
+
+    studio_play(task, frames, path)
+
+    # One stream from the first frame on, with no delay: each run shows its own frame.
+    assert_runs(runs, frames, expected_mattes(session, "stable", frames))
+
+
+def test_studio_running_again_on_the_shown_frame_keeps_its_matte(recorded, session, clip) -> None:
+    path, frames = clip
+    _, task, runs = recorded(temporal="stable")
+    studio_play(task, frames[:5], path)
+
+    # Paused on frame 4, the user moves the threshold: Studio runs the task again on frame 4.
+    task.set_parameters({"threshold": "0.3"})
+    studio_play(task, [frames[4]], path)
+
+    again, first = runs[-1], runs[-2]
+    np.testing.assert_array_equal(again["matte"], first["matte"])
+    np.testing.assert_array_equal(again["mask"], (first["matte"] >= 77).astype(np.uint8))
+    np.testing.assert_array_equal(again["image"], frames[4])
+
+
 # --- what Ikomia saves of a video ----------------------------------------------------------------
 
 

@@ -167,6 +167,38 @@ def test_outputs_only_settings_keep_the_stream() -> None:
     assert_mattes(answers, filtered("stable", FRAMES))
 
 
+@pytest.mark.parametrize("method", ["stable", "ofd"])
+def test_a_frame_given_again_gets_the_same_answer(method: str) -> None:
+    stream, network = MatteStream(), FakeNetwork()
+    answers = [stream.matte(frame, network, method) for frame in FRAMES[:4]]
+    calls = network.calls
+
+    # The same frame again, in another buffer, as an application re-running on the frame it
+    # shows does (after a change of the threshold, say): the answer of the first time.
+    again = stream.matte(FRAMES[3].copy(), network, method)
+    assert network.calls == calls
+    later = [stream.matte(frame, network, method) for frame in FRAMES[4:]]
+
+    assert again.delayed == answers[-1].delayed
+    np.testing.assert_array_equal(again.result.matte, answers[-1].result.matte)
+    np.testing.assert_array_equal(again.result.image, answers[-1].result.image)
+    # The filter did not move: the frames after it get what they get without the repeat.
+    fresh = MatteStream()
+    reference = [fresh.matte(frame, FakeNetwork(), method) for frame in FRAMES]
+    assert_mattes(answers + later, [answer.result.matte for answer in reference])
+
+
+def test_a_frame_that_differs_by_one_level_is_the_next_frame() -> None:
+    stream, network = MatteStream(), FakeNetwork()
+    stream.matte(FRAMES[0], network, "stable")
+    nearly = FRAMES[0].copy()
+    nearly[0, 0, 0] ^= 1
+
+    stream.matte(nearly, network, "stable")
+
+    assert network.calls == 2
+
+
 # --- video files: the stream follows the file ----------------------------------------------------
 
 
