@@ -149,7 +149,10 @@ def main() -> None:
     weights = (args.shared / "models" / WEIGHTS_NAME).resolve()
     cache = Path(tempfile.mkdtemp(prefix="modnet-limits-"))
     session = MattingSession(weights, cache_dir=cache)  # builds the export the probes share
-    print(f"# MODNet bounds (CPU, onnxruntime {onnxruntime.__version__})")
+    print(
+        f"# MODNet bounds (CPU; input-size: {session.backend} {session.precision}; "
+        f"budget and arena: onnxruntime {onnxruntime.__version__} unless named)"
+    )
     if "input-size" in args.part:
         input_size_table(session, args.shared, args.sizes, args.every)
     if "budget" in args.part:

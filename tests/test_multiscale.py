@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from matting_metrics import gradient_error, mse
-from modnet import MattingSession, check_quality, network_size
+from modnet import MattingSession, check_quality
 from modnet.image import resize
 from modnet.multiscale import fast_alpha, high_alpha, high_sizes, with_details
 
@@ -129,12 +129,9 @@ def test_large_input_size_keeps_the_semantics(session, ppm100_pairs, fast_512) -
     # 0.0044 and 0.0040 at 512); with the semantics of a 512 pass it stays within 5% of 512.
     for (stem, photo, alpha), default in zip(ppm100_pairs, fast_512, strict=True):
         matte = session.predict(photo, input_size=1024).matte
+        alpha_1024 = session.passes(photo)(1024)
         one_pass = resize(
-            np.rint(session._alpha(photo, network_size(*photo.shape[:2], 1024)) * 255).astype(
-                np.uint8
-            ),
-            photo.shape[1],
-            photo.shape[0],
+            np.rint(alpha_1024 * 255).astype(np.uint8), photo.shape[1], photo.shape[0]
         )
 
         large, _ = truth_errors(matte, alpha)
