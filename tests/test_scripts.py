@@ -31,3 +31,25 @@ def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path) -> No
     assert done.returncode != 0
     assert f"cannot write {output / 'matte.png'}" in done.stderr
     assert "wrote" not in done.stdout
+
+
+def test_cpu_distance_benchmark_prints_a_row_per_round(tmp_path: Path) -> None:
+    script = REPO / "scripts" / "benchmark_cpu_distance.py"
+    shared = CHECKPOINT.parents[1]
+
+    done = subprocess.run(
+        [sys.executable, str(script), "--shared", str(shared), "--rounds", "2", "--calls", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        before, after = (float(ns) for ns in cells[1].split(", "))
+        assert before > 0 and after > 0
+        assert all(float(ms) > 0 for ms in cells[3:])
