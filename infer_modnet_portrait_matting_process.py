@@ -56,6 +56,16 @@ def file_position(source: dataprocess.CImageIO) -> FilePosition | None:
     return FilePosition(path, position - 1)
 
 
+def still_image(source: dataprocess.CImageIO, saved: bool) -> bool:
+    """Whether the input is a photo that no temporal method may touch: an image file
+    (``run_on(path=...)``), or any image while Ikomia saves each run's outputs (``saved``: a
+    folder run turns saving on, and its photos carry no path), so that no saved file shows
+    another input's matte. Arrays, saved by no one, may be a live stream."""
+    if isinstance(source, dataprocess.CVideoIO):
+        return False
+    return bool(source.source_file_path) or saved
+
+
 class InferModnetPortraitMattingParam(core.CWorkflowTaskParam):
     """Parameters, one attribute each (see :data:`parameters.PARAMETERS`); Ikomia passes them
     as strings, parsed and validated on the way in."""
@@ -177,10 +187,11 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             return result
 
         image = image_input.get_image()
+        still = still_image(image_input, self.get_output(1).auto_save)
         return self._stream.matte(
             image,
             predict,
-            param.temporal,
+            "none" if still else param.temporal,
             settings=tuple(getattr(param, name) for name in MATTE_SETTINGS),
             video=isinstance(image_input, dataprocess.CVideoIO),
             position=file_position(image_input),

@@ -3,7 +3,8 @@
 
 Frames come from one of three kinds of source:
 
-- a still image or unrelated arrays: ``auto`` means ``none``, every matte per frame;
+- unrelated arrays: ``auto`` means ``none``, every matte per frame (a caller passes ``none``
+  for photos, which no method may change);
 - a video file (``position`` given: the file and the frame's index in it): ``auto`` means
   ``stable``. A method that needs the next frame (``ofd``) reads it ahead from the file with a
   decoder of its own and mattes it at once, and the next call reuses that matte: every call
@@ -96,8 +97,9 @@ class MatteStream:
         self._pushed: deque[MattingResult] = deque()
         self._ready: deque[MattingResult] = deque()  # filtered, not yet given out
         self._seconds = 0.0  # in the filter, during this call
-        # In a live stream with a filter: a copy of the last frame given, and the answer.
-        self._last: tuple[np.ndarray, StreamFrame] | None = None
+        # In a live stream with a filter: a copy of the last frame given, the answer, and
+        # whether the answer shows the caller's array itself (which the caller may reuse).
+        self._last: tuple[np.ndarray, StreamFrame, bool] | None = None
 
     def matte(
         self,
@@ -125,7 +127,8 @@ class MatteStream:
         elif self._last is not None and np.array_equal(self._last[0], image):
             if timings is not None:
                 timings["temporal"] = 0.0
-            return _shown_again(self._last[1], image)
+            _, answer, shows_input = self._last
+            return StreamFrame(MattingResult(image, answer.result.matte)) if shows_input else answer
         self._key = key
         self._next_index = None if position is None else position.index + 1
         self._seconds = 0.0
@@ -145,7 +148,7 @@ class MatteStream:
             frame = self._ready.popleft()
             answer = StreamFrame(frame, delayed=frame.image is not current.image)
         if position is None and method != "none":
-            self._last = (image.copy(), answer)
+            self._last = (image.copy(), answer, answer.result.image is image)
         return answer
 
     def _start(self, method: str) -> None:
@@ -239,14 +242,6 @@ class FileReader:
 
     def close(self) -> None:
         self._capture.release()
-
-
-def _shown_again(answer: StreamFrame, image: np.ndarray) -> StreamFrame:
-    """``answer`` for the same frame given again: as it is if it shows an earlier frame (then
-    a copy of the stream's), else shown as ``image``, the same pixels."""
-    if answer.delayed:
-        return answer
-    return StreamFrame(MattingResult(image, answer.result.matte))
 
 
 def same_picture(decoded: np.ndarray | None, image: np.ndarray) -> bool:

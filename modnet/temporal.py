@@ -155,7 +155,9 @@ class FlowAverage(MatteFilter):
             raise ValueError(f"image {image.shape[:2]} and matte {matte.shape}: sizes differ")
         height, width = matte.shape
         # Shrunk only as far as DIS still takes the frame.
-        scale = self.flow_scale if max(height, width) >= _DIS_MIN_SIDE * self.flow_scale else 1
+        scale = self.flow_scale
+        if not _dis_takes(round(height / scale), round(width / scale)):
+            scale = 1
         small = (max(1, round(width / scale)), max(1, round(height / scale)))
         grey = cv2.cvtColor(
             cv2.resize(image, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
@@ -171,7 +173,7 @@ class FlowAverage(MatteFilter):
 
     def _average(self, image: np.ndarray, alpha: np.ndarray, grey: np.ndarray) -> np.ndarray:
         height, width = alpha.shape
-        if max(grey.shape) >= _DIS_MIN_SIDE:
+        if _dis_takes(*grey.shape):
             flow = self._flow.calc(grey, self._grey, None)  # frame t pixel -> t - 1 position
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
         else:  # too small for DIS: only the "same place" candidate is left
@@ -199,7 +201,12 @@ class FlowAverage(MatteFilter):
 
 
 _CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)
-_DIS_MIN_SIDE = 12  # DIS refuses frames whose width and height are both smaller
+
+
+def _dis_takes(height: int, width: int) -> bool:
+    """Whether OpenCV's DIS computes a flow for frames of this size: it refuses those with a
+    side under its 8-pixel patch, or with both sides under 12."""
+    return min(height, width) >= 8 and max(height, width) >= 12
 
 
 def _pixel_grid(height: int, width: int) -> np.ndarray:

@@ -251,6 +251,44 @@ def test_a_still_image_is_never_changed(recorded, session, sample_rgb, temporal:
     assert_runs(runs, [sample_rgb] * 2, per_frame(session, [sample_rgb]) * 2)
 
 
+def write_photos(folder: Path, frames: list[np.ndarray]) -> list[Path]:
+    folder.mkdir()
+    paths = [folder / f"photo{t}.png" for t in range(len(frames))]
+    for path, frame in zip(paths, frames, strict=True):
+        cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return paths
+
+
+@pytest.mark.parametrize("temporal", ["stable", "ofd"])
+def test_photos_of_one_size_are_never_blended(
+    recorded, session, tmp_path: Path, temporal: str
+) -> None:
+    frames = moving_sample(count=3)
+    workflow, _, runs = recorded(temporal=temporal)
+
+    for path in write_photos(tmp_path / "photos", frames):
+        workflow.run_on(path=str(path))
+
+    assert_runs(runs, frames, per_frame(session, frames))
+
+
+def test_a_folder_run_saves_each_photo_with_its_own_matte(recorded, session, tmp_path) -> None:
+    frames = moving_sample(count=3)
+    paths = write_photos(tmp_path / "photos", frames)
+    workflow, _, runs = recorded(temporal="ofd")
+    workflow.set_output_folder(str(tmp_path / "out"))
+
+    workflow.run_on(folder=str(tmp_path / "photos"))
+
+    # Ikomia's folder runs carry no file path: what tells them from a camera loop is that
+    # every run's outputs are saved (a delay would save one photo's matte under the next).
+    saved = list((tmp_path / "out").rglob("*_matte.png"))
+    for path, matte in zip(paths, per_frame(session, frames), strict=True):
+        (matte_path,) = [found for found in saved if found.name.endswith(f"{path.stem}_matte.png")]
+        np.testing.assert_array_equal(cv2.imread(str(matte_path), cv2.IMREAD_UNCHANGED), matte)
+    assert len(runs) == len(frames)
+
+
 # --- Studio's video player: each frame in an input of its own -----------------------------------
 
 

@@ -188,6 +188,21 @@ def test_a_frame_given_again_gets_the_same_answer(method: str) -> None:
     assert_mattes(answers + later, [answer.result.matte for answer in reference])
 
 
+def test_a_frame_given_again_shows_what_the_network_matted() -> None:
+    # The network may matte a converted copy of the frame (grey to RGB): the frame given again
+    # shows that copy again, not the caller's grey array.
+    def to_rgb(image: np.ndarray) -> MattingResult:
+        return MattingResult(cv2.cvtColor(image, cv2.COLOR_GRAY2RGB), image.copy())
+
+    stream, grey = MatteStream(), FRAMES[0][..., 1].copy()
+    first = stream.matte(grey, to_rgb, "stable")
+
+    again = stream.matte(grey.copy(), to_rgb, "stable")
+
+    assert again.result.image is first.result.image and again.result.image.shape == (*SIZE, 3)
+    np.testing.assert_array_equal(again.result.matte, first.result.matte)
+
+
 def test_a_frame_that_differs_by_one_level_is_the_next_frame() -> None:
     stream, network = MatteStream(), FakeNetwork()
     stream.matte(FRAMES[0], network, "stable")

@@ -334,3 +334,16 @@ def test_unknown_method_is_refused_by_name() -> None:
 
 def test_delays() -> None:
     assert [create_filter(m).delay for m in TEMPORAL_METHODS] == [0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "size", [(1, 500), (500, 1), (2, 30), (12, 5), (7, 4000), (8, 8), (11, 13), (16, 8), (24, 40)]
+)
+def test_stable_takes_frames_of_any_size(size: tuple[int, int]) -> None:
+    # DIS refuses frames with a side under 8 pixels or both under 12: there the flow is zero.
+    rng = np.random.default_rng(3)
+    stable = create_filter("stable")
+    for _ in range(3):
+        image = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+        matte = rng.integers(0, 255, size, dtype=np.uint8)
+        assert stable.push(image, matte).shape == size
