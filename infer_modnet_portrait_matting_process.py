@@ -26,7 +26,6 @@ from infer_modnet_portrait_matting.modnet import (
 )
 from infer_modnet_portrait_matting.parameters import (
     MATTE_SETTINGS,
-    check_names,
     default_values,
     format_values,
     parse_values,
@@ -113,9 +112,12 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         self.timings: dict[str, float] = {}
 
     def set_parameters(self, params: dict[str, str]) -> None:
-        # Ikomia keeps only the names a task already has, so a misspelt name would otherwise be
-        # dropped before set_values sees it, and the run would use the default without a word.
-        check_names(params)
+        # Checked here first: Ikomia keeps only the names a task already has, so a misspelt
+        # name would be dropped before set_values sees it (the run using the default without
+        # a word), and it turns an error inside set_values into a bare RuntimeError, where a
+        # refused value here raises ParameterError, both a ValueError and a RuntimeError.
+        param = self.get_param_object()
+        parse_values({**param.get_values(), **params}, param.__dict__)
         dataprocess.C2dImageTask.set_parameters(self, params)
 
     def get_progress_steps(self) -> int:

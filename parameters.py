@@ -100,9 +100,16 @@ Control = Spin | DoubleSpin | Check | Combo | FileBrowse | LineEdit
 
 def _convert(name: str, text: str, convert: Callable[[str], Any], expected: str) -> Any:
     try:
-        return convert(text)
+        return _number(text, convert)
     except ValueError:
         raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
+
+
+def _number(text: str, convert: Callable[[str], Any]) -> Any:
+    # Python reads "1_0" as 10: a digit separator in a parameter is a typo, not a number.
+    if "_" in text:
+        raise ValueError(text)
+    return convert(text)
 
 
 def _checked(check: Callable[[Any], Any], value: Any) -> Any:
@@ -153,7 +160,7 @@ def rgb(name: str, text: str) -> Rgb:
     parts = text.strip().strip("()[]").split(",")
     expected = "three integers in [0, 255] as R,G,B (e.g. 255,255,255)"
     try:
-        values = [int(part) for part in parts]
+        values = [_number(part, int) for part in parts]
     except ValueError:
         raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
     try:
@@ -162,12 +169,12 @@ def rgb(name: str, text: str) -> Rgb:
         raise ParameterError(f"{name}: expected {expected}, got '{text}'") from None
 
 
-def optional_file(check: Callable[[str], Any]) -> Parser:
-    """A path, or empty for "none"; a non-empty path must pass ``check``."""
+def optional_file(check: Callable[[str], Any] | None = None) -> Parser:
+    """A path, or empty for "none"; a non-empty path must pass ``check``, if given."""
 
     def parse(name: str, text: str) -> str:
         path = text.strip()
-        if path:
+        if path and check is not None:
             _checked(check, path)
         return path
 
@@ -300,7 +307,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Background image",
         "Image file for the 'image' background, scaled to cover the frame",
         "",
-        optional_file(check_background_image),
+        optional_file(),  # checked with background 'image' (see parse_values)
         FileBrowse("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"),
         changes_matte=False,
     ),
@@ -337,16 +344,36 @@ def default_values() -> dict[str, Any]:
 
 def parse_values(values: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, Any]:
     """Every parameter's value: parsed from ``values`` where given, else kept from ``current``.
-    Nothing is returned unless all given values are valid, so a refused call changes nothing."""
+    Nothing is returned unless all given values are valid, so a refused call changes nothing.
+
+    Only values that change are checked: Ikomia passes every parameter to each call, and a
+    file that has gone since it was set (a background image) must not block a change of
+    another parameter; the run that needs the file says it is missing."""
     check_names(values)
-    return {
+    changed = {name for name, text in values.items() if str(text) != str(current.get(name, _UNSET))}
+    parsed = {
         parameter.name: (
             parameter.parse(parameter.name, str(values[parameter.name]))
-            if parameter.name in values
+            if parameter.name in changed
             else current[parameter.name]
         )
         for parameter in PARAMETERS
     }
+    if parsed["background"] == "image" and changed & {"background", "background_image"}:
+        _check_image_background(parsed["background_image"])
+    return parsed
+
+
+_UNSET = object()
+
+
+def _check_image_background(path: str) -> None:
+    """The 'image' background needs a readable image file: checked when either changes."""
+    if not path:
+        raise ParameterError(
+            "background_image: required when background is 'image' (set both in one call)"
+        )
+    _checked(check_background_image, path)
 
 
 def format_values(values: Mapping[str, Any]) -> dict[str, str]:

@@ -62,10 +62,13 @@ def check_blur_strength(strength: float) -> float:
 
 
 def check_background_image(path: str | Path) -> Path:
-    """The path of a background image file, which must exist."""
+    """The path of a background image file, which must exist and start as an image format
+    that OpenCV reads (its first bytes only: cheap enough to check when the path is set)."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise ValueError(f"background_image: no file at '{file}'; give the path of an image file")
+    if not cv2.haveImageReader(str(file)):
+        raise ValueError(f"background_image: '{file}' is not an image file that OpenCV can read")
     return file
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+
+from conftest import SAMPLE
 
 TASK = "infer_modnet_portrait_matting"
 
@@ -63,3 +66,77 @@ def test_saved_workflow_round_trip_and_stale_keys(workflow, task, tmp_path: Path
     (restored,) = [loaded_task for loaded_task in tasks if loaded_task.name == TASK]
     # Ikomia's loader passes only the names the task has: the stale key cannot break the load.
     assert restored.get_parameters() == task.get_parameters()
+
+
+def test_a_file_gone_since_it_was_set_blocks_no_other_change(
+    workflow, task, tmp_path: Path
+) -> None:
+    picture = tmp_path / "beach.png"
+    shutil.copy(SAMPLE, picture)
+    task.set_parameters({"background": "image", "background_image": str(picture)})
+    picture.unlink()
+
+    # Ikomia passes every parameter to each call: the missing file is not checked again.
+    task.set_parameters({"threshold": "0.4"})
+    task.set_parameters({"background": "color"})
+
+    assert task.get_parameters()["background"] == "color"
+    with pytest.raises(ValueError, match="background_image: no file at"):
+        task.set_parameters({"background": "image"})
+
+
+def test_a_saved_workflow_loads_with_a_background_image_gone(
+    workflow, task, tmp_path: Path
+) -> None:
+    picture = tmp_path / "beach.png"
+    shutil.copy(SAMPLE, picture)
+    task.set_parameters({"background": "image", "background_image": str(picture)})
+    task.set_parameters({"background": "transparent"})
+    path = tmp_path / "workflow.json"
+    workflow.save(str(path))
+    picture.unlink()
+
+    loaded = type(workflow)()
+    loaded.load(str(path))
+
+    tasks = [loaded.get_task(task_id) for task_id in loaded.get_task_ids()]
+    (restored,) = [loaded_task for loaded_task in tasks if loaded_task.name == TASK]
+    assert restored.get_parameters()["background_image"] == str(picture)
+
+
+@pytest.mark.parametrize(
+    ("picture", "message"),
+    [
+        (None, "background_image: required when background is 'image'"),
+        ("notes.png", "background_image: .* is not an image file that OpenCV can read"),
+        ("missing.png", "background_image: no file at"),
+    ],
+)
+def test_an_image_background_needs_a_picture_at_once(
+    task, tmp_path: Path, picture: str | None, message: str
+) -> None:
+    values = {"background": "image"}
+    if picture is not None:
+        if picture != "missing.png":
+            (tmp_path / picture).write_text("not a picture")
+        values["background_image"] = str(tmp_path / picture)
+    before = task.get_parameters()
+
+    with pytest.raises(ValueError, match=message):
+        task.set_parameters(values)
+
+    assert task.get_parameters() == before
+
+
+def test_a_saved_workflow_whose_weights_are_gone_names_them_at_load(
+    workflow, task, tmp_path: Path, checkpoint: Path
+) -> None:
+    weights = tmp_path / "mine.ckpt"
+    weights.symlink_to(checkpoint)
+    task.set_parameters({"model_weight_file": str(weights)})
+    path = tmp_path / "workflow.json"
+    workflow.save(str(path))
+    weights.unlink()
+
+    with pytest.raises(RuntimeError, match=f"model_weight_file: .*{weights}"):
+        type(workflow)().load(str(path))

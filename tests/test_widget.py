@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO, SAMPLE
 from modnet import INPUT_SIZE_MAX
 from plugin_env import TASK_NAME as PLUGIN
 from plugin_env import install_plugin
+
+BACKGROUND = REPO / "images" / "background_image.jpg"  # any picture but the sample
 
 RESULT_PREFIX = "WIDGET_RESULT "
 
@@ -137,7 +140,7 @@ def initial(weight_files: tuple[Path, Path]) -> dict[str, str]:
         "background": "blur",
         "background_color": "10,20,30",
         "blur_strength": "2.5",
-        "background_image": str(weight_files[0]),  # set_values only checks that it exists
+        "background_image": str(SAMPLE),
         "temporal": "ofd",
     }
 
@@ -156,7 +159,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background": "image",
         "background_color": " 40, 110,220",
         "blur_strength": 4.0,
-        "background_image": str(weight_files[1]),
+        "background_image": str(BACKGROUND),
         "temporal": "stable",
     }
     result = run_widget(tmp_path, initial, edits)
@@ -176,7 +179,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background": "blur",
         "background_color": "10,20,30",
         "blur_strength": 2.5,
-        "background_image": str(weight_files[0]),
+        "background_image": str(SAMPLE),
         "temporal": "ofd",
     }
     expected = {
@@ -191,7 +194,7 @@ def test_controls_show_param_and_apply_writes_it(
         "background": "image",
         "background_color": "40,110,220",
         "blur_strength": "4.0",
-        "background_image": str(weight_files[1]),
+        "background_image": str(BACKGROUND),
         "temporal": "stable",
     }
     assert result["error"] is None
@@ -228,16 +231,17 @@ def test_missing_weight_file_is_reported_not_applied(
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
+    ("background", "name", "value", "message"),
     [
-        ("background_color", "40,110", "background_color: expected three integers"),
-        ("background_image", "/no/such/background.png", "background_image: no file at"),
+        ("color", "background_color", "40,110", "background_color: expected three integers"),
+        ("image", "background_image", "/no/such/background.png", "background_image: no file at"),
+        ("image", "background_image", "", "background_image: required when background"),
     ],
 )
 def test_bad_background_value_is_reported_not_applied(
-    tmp_path: Path, initial: dict[str, str], name: str, value: str, message: str
+    tmp_path: Path, initial: dict[str, str], background: str, name: str, value: str, message: str
 ) -> None:
-    result = run_widget(tmp_path, initial, {"background": "color", name: value})
+    result = run_widget(tmp_path, initial, {"background": background, name: value})
 
     assert result["applied"] == []
     assert message in result["error"]
