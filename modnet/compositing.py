@@ -134,8 +134,11 @@ def over_blur(
     alpha3 = cv2.merge((matte, matte, matte))
     layer = cv2.subtract(image, cv2.multiply(foreground, alpha3, scale=1 / 255))
     planes = [_shrink(plane, size).astype(np.float32) for plane in (layer, 255 - matte, image)]
+    # Each axis scaled by its own ratio: a side shrunk to a pixel or two is rounded far from
+    # the other side's ratio.
+    sigma_x, sigma_y = sigma * size[0] / width, sigma * size[1] / height
     layer, weight, photo = (
-        cv2.GaussianBlur(plane, (0, 0), sigma * size[0] / width) for plane in planes
+        cv2.GaussianBlur(plane, (0, 0), sigmaX=sigma_x, sigmaY=sigma_y) for plane in planes
     )
     weight = weight[..., None] / 255
     blurred = (layer + _HOLE_WEIGHT * photo) / (weight + _HOLE_WEIGHT)

@@ -149,6 +149,21 @@ def test_blur_strength_smooths_more(disc: np.ndarray) -> None:
     assert spreads[0] < photo.std()
 
 
+@pytest.mark.parametrize("shape", [(1, 3000), (2, 3000), (3000, 2), (3000, 1), (400, 600)])
+def test_blur_is_the_full_resolution_blur_at_any_shape(shape: tuple[int, int]) -> None:
+    # No person: the composite is the photo blurred; the working resolution may be smaller,
+    # but the blur must stay the one asked for along both axes.
+    rng = np.random.default_rng(5)
+    photo = cv2.resize(rng.integers(0, 255, (8, 12, 3), dtype=np.uint8), shape[::-1])
+    empty = np.zeros(shape, np.uint8)
+    sigma = 2.0 / 100 * max(shape)
+
+    out = over_blur(photo, photo, empty, strength=2.0)
+
+    reference = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), sigma)
+    assert np.abs(out - reference).max() <= 2
+
+
 def test_blur_of_an_opaque_person_is_the_person(disc: np.ndarray) -> None:
     foreground = np.random.default_rng(3).integers(0, 256, (*disc.shape, 3), dtype=np.uint8)
     opaque = np.full_like(disc, 255)
