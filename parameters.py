@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from infer_modnet_portrait_matting.modnet import (
@@ -170,11 +171,16 @@ def rgb(name: str, text: str) -> Rgb:
 
 
 def optional_file(check: Callable[[str], Any] | None = None) -> Parser:
-    """A path, or empty for "none"; a non-empty path must pass ``check``, if given."""
+    """A path, or empty for "none"; a non-empty path must pass ``check``, if given. A relative
+    path is made absolute from the working directory of the moment it is set, so that a later
+    change of directory (or a saved workflow) still names the same file."""
 
     def parse(name: str, text: str) -> str:
         path = text.strip()
-        if path and check is not None:
+        if not path:
+            return path
+        path = str(Path(path).expanduser().absolute())
+        if check is not None:
             _checked(check, path)
         return path
 

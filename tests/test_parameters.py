@@ -140,3 +140,15 @@ def test_a_saved_workflow_whose_weights_are_gone_names_them_at_load(
 
     with pytest.raises(RuntimeError, match=f"model_weight_file: .*{weights}"):
         type(workflow)().load(str(path))
+
+
+def test_a_relative_path_is_kept_as_the_file_it_named(
+    task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(SAMPLE, tmp_path / "beach.png")
+    monkeypatch.chdir(tmp_path)
+
+    task.set_parameters({"background": "image", "background_image": "beach.png"})
+    monkeypatch.chdir(tmp_path.parent)
+
+    assert task.get_parameters()["background_image"] == str(tmp_path / "beach.png")
