@@ -68,12 +68,18 @@ def test_saved_workflow_round_trip_and_stale_keys(workflow, task, tmp_path: Path
     assert restored.get_parameters() == task.get_parameters()
 
 
+def set_background_picture(task, folder: Path) -> Path:
+    """Sets a copy of the sample in ``folder`` as the task's image background."""
+    picture = folder / "beach.png"
+    shutil.copy(SAMPLE, picture)
+    task.set_parameters({"background": "image", "background_image": str(picture)})
+    return picture
+
+
 def test_a_file_gone_since_it_was_set_blocks_no_other_change(
     workflow, task, tmp_path: Path
 ) -> None:
-    picture = tmp_path / "beach.png"
-    shutil.copy(SAMPLE, picture)
-    task.set_parameters({"background": "image", "background_image": str(picture)})
+    picture = set_background_picture(task, tmp_path)
     picture.unlink()
 
     # Ikomia passes every parameter to each call: the missing file is not checked again.
@@ -88,9 +94,7 @@ def test_a_file_gone_since_it_was_set_blocks_no_other_change(
 def test_a_saved_workflow_loads_with_a_background_image_gone(
     workflow, task, tmp_path: Path
 ) -> None:
-    picture = tmp_path / "beach.png"
-    shutil.copy(SAMPLE, picture)
-    task.set_parameters({"background": "image", "background_image": str(picture)})
+    picture = set_background_picture(task, tmp_path)
     task.set_parameters({"background": "transparent"})
     path = tmp_path / "workflow.json"
     workflow.save(str(path))
