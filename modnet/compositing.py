@@ -3,6 +3,7 @@ colours (see :mod:`modnet.foreground`), uint8 in and out."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,10 +37,11 @@ def check_background(background: str) -> str:
 
 
 def check_background_color(color: Sequence[int]) -> tuple[int, int, int]:
-    """Validates an RGB colour: three integers in [0, 255]."""
-    values = tuple(color) if isinstance(color, (tuple, list)) else ()
+    """Validates an RGB colour: three integers (NumPy's included) in [0, 255], as a tuple, a
+    list or a NumPy array."""
+    values = tuple(color) if isinstance(color, (tuple, list, np.ndarray)) else ()
     if len(values) != 3 or not all(
-        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= 255
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value <= 255
         for value in values
     ):
         raise ValueError(
@@ -49,8 +51,9 @@ def check_background_color(color: Sequence[int]) -> tuple[int, int, int]:
 
 
 def check_blur_strength(strength: float) -> float:
-    """Validates the blur strength: a number in (0, 10], percent of the long side."""
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+    """Validates the blur strength: a number (NumPy's included) in (0, 10], percent of the
+    long side."""
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
         raise ValueError(
             f"blur_strength: expected a number in (0, {MAX_BLUR_STRENGTH:g}], got {strength!r}"
         )

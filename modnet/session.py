@@ -107,7 +107,7 @@ class MattingSession:
             raise ValueError(f"precision: bf16 runs on the CPU, got device '{self.device}'")
         # Checked before any backend is tried: a missing file is not a reason to fall back.
         self.weights = check_checkpoint_file(weights)
-        cache = Path(cache_dir) if cache_dir is not None else None
+        cache = Path(cache_dir).expanduser() if cache_dir is not None else None
         self.network = create_runner(backend, self.weights, self.device, cache, precision)
         self.backend: str = self.network.name
         self.precision: str = self.network.precision

@@ -94,7 +94,9 @@ class TorchRunner:
         :meth:`modnet.session.MattingSession.predict` (the device is synchronised for them)."""
         clock = _Clock(self.device, timings)
         with torch.inference_mode():
-            image = torch.from_numpy(rgb).to(self.device).permute(2, 0, 1)[None].float()
+            # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
+            image = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
+            image = image.permute(2, 0, 1)[None].float()
             x = resize(image, size)
             if shrinks(rgb.shape, size):
                 x.add_(0.5).floor_()  # as OpenCV rounds its uint8 area average

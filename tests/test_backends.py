@@ -157,6 +157,18 @@ def test_export_is_cached(weights_copy: Path, cache: Path, caplog) -> None:
     assert exports[0].read_bytes() == content
 
 
+def test_cache_dir_expands_the_home_folder(
+    weights_copy: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(cache.parent))
+    monkeypatch.chdir(cache.parent)
+
+    MattingSession(weights_copy, backend="onnxruntime", cache_dir=f"~/{cache.name}")
+
+    assert len(cached_exports(cache)) == 1
+    assert not (cache.parent / "~").exists()
+
+
 @pytest.mark.parametrize("replacement", ["garbage", "another network"])
 def test_replaced_cached_export_is_rebuilt_not_trusted(
     weights_copy: Path, cache: Path, sample_rgb, caplog, replacement: str

@@ -243,9 +243,12 @@ def test_bad_colors_are_refused(color: object) -> None:
         check_background_color(color)
 
 
-def test_colors_accept_numpy_integers() -> None:
+def test_colors_and_strengths_accept_numpy_numbers() -> None:
     assert check_background_color(np.array([1, 2, 255]).tolist()) == (1, 2, 255)
     assert check_background_color((np.uint8(7), 8, 9)) == (7, 8, 9)
+    assert check_background_color(np.array([40, 110, 220])) == (40, 110, 220)
+    assert check_blur_strength(np.float32(2.0)) == 2.0
+    assert check_blur_strength(np.int64(3)) == 3.0
 
 
 @pytest.mark.parametrize("strength", [0, -1, 10.5, float("nan"), "2", True])

@@ -107,6 +107,15 @@ def test_session_on_device_runs_the_device_pipeline(host_session, ppm100_pairs) 
     assert all(seconds >= 0 for seconds in timings.values())
 
 
+def test_device_pipeline_takes_a_bgr_photo_flipped_to_rgb(runner, ppm100_pairs) -> None:
+    # cv2.imread(...)[..., ::-1], as the README reads a photo: a view with a negative stride.
+    photo = quarter(ppm100_pairs[0][1])
+    flipped = np.ascontiguousarray(photo[..., ::-1])[..., ::-1]
+    size = network_size(*photo.shape[:2], SMALL_INPUT)
+
+    np.testing.assert_array_equal(runner.matte(flipped, size), runner.matte(photo, size))
+
+
 def test_half_semantic_branch_keeps_the_matte(checkpoint: Path, runner, ppm100_pairs) -> None:
     half = TorchRunner(load_model(checkpoint), "cpu", half=True)
     photo = quarter(ppm100_pairs[1][1])
