@@ -92,6 +92,8 @@ def main() -> None:
     if not args.times_only:
         errors_tables(new_task(workflow_class, **params), read_pairs(args.folder), cases)
     photo = args.folder / "image" / PHOTO_NAME
+    if not photo.is_file():  # a folder other than PPM-100's: its first photo
+        photo = read_pairs(args.folder)[0][0]
     times_table(workflow_class, params, photo, cases, args.repeats)
 
 

@@ -39,7 +39,10 @@ def main() -> None:
     )
     workflow.run_on(path=args.image)
 
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"cannot write into {args.output_dir}: {error}") from None
     matte = task.get_output(1).get_image()
     cutout = task.get_output(2).get_image()
     # Written with OpenCV: CImageIO.save would drop the cutout's alpha channel.

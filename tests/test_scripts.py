@@ -7,12 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import CHECKPOINT, REPO
 
 
-def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("blocked", ["matte file", "output folder"])
+def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path, blocked: str) -> None:
     output = tmp_path / "out"
-    (output / "matte.png").mkdir(parents=True)  # a folder where the file should go
+    if blocked == "matte file":
+        (output / "matte.png").mkdir(parents=True)  # a folder where the file should go
+        message = f"cannot write {output / 'matte.png'}"
+    else:
+        tmp_path.joinpath("file").write_text("")  # a file where a folder should go
+        output = tmp_path / "file" / "out"
+        message = f"cannot write into {output}"
     script = REPO / "scripts" / "run_sample.py"
     options = ["--output-dir", str(output), "--model-weight-file", str(CHECKPOINT)]
 
@@ -29,7 +38,7 @@ def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path) -> No
     )
 
     assert done.returncode != 0
-    assert f"cannot write {output / 'matte.png'}" in done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
     assert "wrote" not in done.stdout
 
 
