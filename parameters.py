@@ -356,7 +356,7 @@ def parse_values(values: Mapping[str, str], current: Mapping[str, Any]) -> dict[
     file that has gone since it was set (a background image) must not block a change of
     another parameter; the run that needs the file says it is missing."""
     check_names(values)
-    changed = {name for name, text in values.items() if str(text) != str(current.get(name, _UNSET))}
+    changed = {name for name, text in values.items() if str(text) != str(current[name])}
     parsed = {
         parameter.name: (
             parameter.parse(parameter.name, str(values[parameter.name]))
@@ -368,9 +368,6 @@ def parse_values(values: Mapping[str, str], current: Mapping[str, Any]) -> dict[
     if parsed["background"] == "image" and changed & {"background", "background_image"}:
         _check_image_background(parsed["background_image"])
     return parsed
-
-
-_UNSET = object()
 
 
 def _check_image_background(path: str) -> None:

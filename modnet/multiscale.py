@@ -49,12 +49,18 @@ def with_details(semantic: np.ndarray, detailed: np.ndarray) -> np.ndarray:
     return np.clip(resize(semantic, width, height) + (detailed - coarse), 0.0, 1.0)
 
 
+def _with_input_details(alpha_at: AlphaAt, alpha: np.ndarray, input_size: int) -> np.ndarray:
+    """``alpha`` (from passes up to :data:`SEMANTIC_SIZE`) as it is for an ``input_size`` up to
+    the semantic size; above it, with the details of the ``input_size`` pass."""
+    if input_size <= SEMANTIC_SIZE:
+        return alpha
+    return with_details(alpha, alpha_at(input_size))
+
+
 def fast_alpha(alpha_at: AlphaAt, input_size: int) -> np.ndarray:
     """One pass up to :data:`SEMANTIC_SIZE` (the MODNet paper's protocol); above it, the
     semantic size's matte with the larger pass's details."""
-    if input_size <= SEMANTIC_SIZE:
-        return alpha_at(input_size)
-    return with_details(alpha_at(SEMANTIC_SIZE), alpha_at(input_size))
+    return _with_input_details(alpha_at, alpha_at(min(input_size, SEMANTIC_SIZE)), input_size)
 
 
 def high_sizes(input_size: int) -> tuple[int, ...]:
@@ -71,9 +77,7 @@ def high_alpha(alpha_at: AlphaAt, input_size: int) -> np.ndarray:
     alphas = [alpha_at(size) for size in high_sizes(input_size)]
     height, width = alphas[-1].shape
     consensus = np.median([resize(alpha, width, height) for alpha in alphas], axis=0)
-    if input_size <= SEMANTIC_SIZE:
-        return consensus.astype(np.float32)
-    return with_details(consensus.astype(np.float32), alpha_at(input_size))
+    return _with_input_details(alpha_at, consensus.astype(np.float32), input_size)
 
 
 def high_quality_matte(alpha_at: AlphaAt, rgb: np.ndarray, input_size: int) -> np.ndarray:

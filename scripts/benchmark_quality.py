@@ -89,11 +89,12 @@ def main() -> None:
         "precision": args.precision,
     }
     cases = [(size, quality) for size in args.input_size for quality in args.quality]
+    pairs = read_pairs(args.folder)
     if not args.times_only:
-        errors_tables(new_task(workflow_class, **params), read_pairs(args.folder), cases)
+        errors_tables(new_task(workflow_class, **params), pairs, cases)
     photo = args.folder / "image" / PHOTO_NAME
     if not photo.is_file():  # a folder other than PPM-100's: its first photo
-        photo = read_pairs(args.folder)[0][0]
+        photo = pairs[0][0]
     times_table(workflow_class, params, photo, cases, args.repeats)
 
 
