@@ -11,6 +11,13 @@ import numpy as np
 from ikomia import core, dataprocess, utils
 
 from infer_modnet_portrait_matting.image_outputs import KeptImageIO
+
+# The core is imported under the plugin's package name, not as a top-level `modnet`: Ikomia puts
+# only its plugins folder on sys.path and imports the plugin as the package
+# `infer_modnet_portrait_matting`, so the plugin's own folder is not on the path; adding it would
+# let a `modnet` of the user's environment, or of another plugin, shadow this one or be shadowed.
+# The tests and scripts run from a checkout whose folder may have any name, so they import the
+# same package as `modnet`.
 from infer_modnet_portrait_matting.modnet import (
     FilePosition,
     MatteStream,
@@ -106,7 +113,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         # Decoded once per file (and again if the file changes), not once per video frame.
         self._background: np.ndarray | None = None
         self._background_key: tuple[str, int] | None = None
-        # The frames of a video follow each other through it (see modnet.stream).
+        # The frames of a video follow each other through it (see modnet.video.stream).
         self._stream = MatteStream()
         # Seconds spent in each stage of the last run, for benchmarks and profiling.
         self.timings: dict[str, float] = {}

@@ -1,5 +1,17 @@
 """MODNet portrait matting: network, checkpoint loading and inference, free of Ikomia.
 
+The package is laid out by stage, each importing only the ones listed after it (checked by
+import-linter, see ``pyproject.toml``):
+
+- ``video/``: matte streams over frames, temporal filters (OFD, optical-flow smoothing);
+- ``edit/``: what is made of a matte: foreground colours, cutouts, new backgrounds;
+- ``pipeline/``: the session (photo in, matte out), multi-scale quality, guided upsampling;
+- ``weights.py``: where the checkpoint comes from (local file or download);
+- ``runtime/``: runners of the network (PyTorch, ONNX Runtime, OpenVINO), their exports and the
+  choice between them;
+- ``network/``: the architecture, its layers, BatchNorm folding, checkpoint reading;
+- ``image.py``, ``limits.py``, ``files.py``, ``errors.py``: shared by all of them.
+
 Names are imported on first use: inference from a cached ONNX export never imports PyTorch,
 whose import alone costs hundreds of megabytes.
 """
@@ -7,10 +19,11 @@ whose import alone costs hundreds of megabytes.
 from importlib import import_module
 
 _EXPORTS = {
-    "backends": ("BACKENDS", "check_backend", "export_onnx"),
-    "checkpoint": ("load_checkpoint",),
-    "checkpoint_file": ("check_checkpoint_file", "convert_state_dict", "read_layout"),
-    "compositing": (
+    "runtime.factory": ("BACKENDS", "check_backend"),
+    "runtime.export": ("export_onnx",),
+    "network.checkpoint": ("load_checkpoint",),
+    "network.checkpoint_file": ("check_checkpoint_file", "convert_state_dict", "read_layout"),
+    "edit.compositing": (
         "BACKGROUNDS",
         "DEFAULT_BACKGROUND",
         "DEFAULT_BACKGROUND_COLOR",
@@ -25,21 +38,21 @@ _EXPORTS = {
         "read_background_image",
         "replace_background",
     ),
-    "devices": ("cuda_available", "select_device"),
+    "runtime.devices": ("cuda_available", "select_device"),
     "errors": ("CheckpointError", "NonFiniteOutputError"),
-    "foreground": (
+    "edit.foreground": (
         "DEFAULT_FOREGROUND",
         "FOREGROUND_ESTIMATORS",
         "check_foreground",
         "estimate_foreground",
     ),
-    "fusion": ("fold_batch_norms",),
+    "network.folding": ("fold_batch_norms",),
     "image": ("network_size", "to_rgb_uint8"),
     "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
-    "multiscale": ("DEFAULT_QUALITY", "QUALITIES", "check_quality"),
-    "network": ("MODNet",),
-    "precision": ("PRECISIONS", "check_precision"),
-    "session": (
+    "pipeline.multiscale": ("DEFAULT_QUALITY", "QUALITIES", "check_quality"),
+    "network.model": ("MODNet",),
+    "runtime.precision": ("PRECISIONS", "check_precision"),
+    "pipeline.session": (
         "DEFAULT_INPUT_SIZE",
         "DEFAULT_THRESHOLD",
         "MattingResult",
@@ -47,7 +60,7 @@ _EXPORTS = {
         "check_input_size",
         "check_threshold",
     ),
-    "stream": (
+    "video.stream": (
         "DEFAULT_TEMPORAL",
         "TEMPORAL_CHOICES",
         "FilePosition",
@@ -55,7 +68,7 @@ _EXPORTS = {
         "StreamFrame",
         "resolve_temporal",
     ),
-    "temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
+    "video.temporal": ("TEMPORAL_METHODS", "MatteFilter", "check_temporal", "create_filter"),
     "weights": (
         "PHOTOGRAPHIC",
         "Weights",

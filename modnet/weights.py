@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .checkpoint_file import check_checkpoint_file
 from .errors import CheckpointError
 from .files import temporary_beside
+from .network.checkpoint_file import check_checkpoint_file
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class WeightsError(RuntimeError):
 def check_model_weight_file(model_weight_file: str | os.PathLike[str]) -> Path:
     """The path of an explicitly chosen checkpoint: an existing PyTorch checkpoint with MODNet's
     tensor names and shapes (read without PyTorch, in milliseconds; see
-    :func:`modnet.checkpoint_file.check_checkpoint_file`)."""
+    :func:`modnet.network.checkpoint_file.check_checkpoint_file`)."""
     path = Path(model_weight_file).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
@@ -139,8 +139,8 @@ def download_weights(
 
 def _check_loads(path: Path, source: str) -> None:
     # PyTorch is imported here, not at the top: inference from a cached ONNX export needs none.
-    from .checkpoint import load_weights, read_state_dict
-    from .network import MODNet
+    from .network.checkpoint import load_weights, read_state_dict
+    from .network.model import MODNet
 
     load_weights(MODNet(), read_state_dict(path), source)
 

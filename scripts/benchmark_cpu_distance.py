@@ -84,7 +84,7 @@ def main() -> None:
     command = [sys.executable, __file__, "--shared", str(args.shared), "--calls", str(args.calls)]
     command += ["--network-only", str(scratch / "cache")]
     subprocess.run(command, check=True, capture_output=True)  # builds the cached conversions
-    from modnet.cpu import cpu_name
+    from modnet.runtime.cpu import cpu_name
 
     print(f"# CPU distance and network time ({cpu_name()}, {os.cpu_count()} CPUs)\n")
     print(

@@ -47,8 +47,8 @@ from plugin_env import REPO
 
 sys.path.insert(0, str(REPO))  # the core package, importable without Ikomia
 from modnet import MattingSession
-from modnet.compositing import cover, over_color, over_image
-from modnet.foreground import (
+from modnet.edit.compositing import cover, over_color, over_image
+from modnet.edit.foreground import (
     DEFAULT_FOREGROUND,
     FOREGROUND_ESTIMATORS,
     BlurFusion,

@@ -8,9 +8,9 @@
 2. ``budget``: seconds and peak resident memory of matting one image, each case in a process of
    its own (``scripts/memory_probe.py``): ordinary photos, and shapes whose network input is
    capped at ``MAX_NETWORK_PIXELS``, per backend.
-3. ``arena``: ONNX Runtime's arena modes (``modnet.backends.ARENA_MODES``): median seconds on
-   ordinary photos at input size 512, modes interleaved round-robin; and the resident memory
-   after an unusual image, each mode in a process of its own.
+3. ``arena``: ONNX Runtime's arena modes (``modnet.runtime.onnx_runner.ARENA_MODES``): median
+   seconds on ordinary photos at input size 512, modes interleaved round-robin; and the resident
+   memory after an unusual image, each mode in a process of its own.
 
 Usage: python scripts/benchmark_limits.py [--shared ../shared] [--part input-size budget arena]
 """
@@ -98,7 +98,8 @@ def budget_table(weights: Path, cache: Path) -> None:
 
 def arena_table(shared: Path, weights: Path, cache: Path, photos: int, repeats: int) -> None:
     from modnet import network_size
-    from modnet.backends import ARENA_MODES, OnnxRuntimeRunner, export_cache
+    from modnet.runtime.export import export_cache
+    from modnet.runtime.onnx_runner import ARENA_MODES, OnnxRuntimeRunner
 
     inputs = []
     for image_path, _ in read_pairs(shared / "data" / "ppm100-dev")[:photos]:

@@ -72,7 +72,7 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))  # the core package, importable without Ikomia
     from modnet import network_size
-    from modnet.backends import load_model
+    from modnet.runtime.export import load_model
 
     pairs = read_pairs(args.folder)[: args.limit or None]
     reference = load_model(WEIGHTS)

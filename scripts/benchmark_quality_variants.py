@@ -2,8 +2,8 @@
 ``quality`` modes chose among.
 
 Each photo goes through the network once per input size (320, 384, 448, 512 and 768); every
-variant is built from those passes with the functions of ``modnet/multiscale.py`` and
-``modnet/guided_filter.py``, brought to the photo's size and measured like
+variant is built from those passes with the functions of ``modnet/pipeline/multiscale.py`` and
+``modnet/pipeline/guided_filter.py``, brought to the photo's size and measured like
 ``benchmark_quality.py`` (MSE, MAD, Gradient / 1000, Connectivity / 1000), then on each half of
 the photos (even and odd positions in name order).
 
@@ -37,9 +37,9 @@ Variant = Callable[[AlphaAt, np.ndarray], np.ndarray]
 def variants() -> dict[str, Variant]:
     """Name -> function of (the float alpha of a pass at an input size, the RGB photo) giving
     the uint8 matte at the photo's size."""
-    from modnet.guided_filter import guided_upsample
     from modnet.image import resize
-    from modnet.multiscale import GUIDE_EPS, GUIDE_RADIUS, fast_alpha
+    from modnet.pipeline.guided_filter import guided_upsample
+    from modnet.pipeline.multiscale import GUIDE_EPS, GUIDE_RADIUS, fast_alpha
 
     def plain(alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
         # As the session does: rounded to uint8 at the network's size, then enlarged.

@@ -35,7 +35,7 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))  # the core package, importable without Ikomia
     from modnet import MattingSession
-    from modnet.cpu_choice import cpu_runtimes
+    from modnet.runtime.cpu_choice import cpu_runtimes
 
     pairs = read_pairs(args.folder)[: args.limit or None]
     sessions = {

@@ -240,8 +240,8 @@ def network_runners(
     shared: Path, runtimes: list[tuple[str, str]]
 ) -> dict[tuple[str, str], Callable[[np.ndarray], np.ndarray]]:
     from infer_modnet_portrait_matting.modnet import fold_batch_norms, load_checkpoint
-    from infer_modnet_portrait_matting.modnet.backends import create_runner
-    from infer_modnet_portrait_matting.modnet.torch_runner import TorchRunner
+    from infer_modnet_portrait_matting.modnet.runtime.factory import create_runner
+    from infer_modnet_portrait_matting.modnet.runtime.torch_runner import TorchRunner
 
     weights = shared / "models" / WEIGHTS_NAME
     runners = {
@@ -272,7 +272,7 @@ def default_runtime(shared: Path) -> tuple[str, str]:
 
 
 def network_table(shared: Path, photo: Path, repeats: int) -> None:
-    from infer_modnet_portrait_matting.modnet.cpu_choice import cpu_runtimes
+    from infer_modnet_portrait_matting.modnet.runtime.cpu_choice import cpu_runtimes
 
     runtimes = cpu_runtimes()
     default = default_runtime(shared)
@@ -541,8 +541,8 @@ def parse_args() -> argparse.Namespace:
 def print_header(photo: Path) -> None:
     import torch
 
-    from infer_modnet_portrait_matting.modnet.cpu import cpu_name, isa_flags
-    from infer_modnet_portrait_matting.modnet.cpu_choice import RUNTIMES, package_version
+    from infer_modnet_portrait_matting.modnet.runtime.cpu import cpu_name, isa_flags
+    from infer_modnet_portrait_matting.modnet.runtime.cpu_choice import RUNTIMES, package_version
 
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
     print("# MODNet plugin speed benchmark (CPU)\n")

@@ -7,7 +7,7 @@ Clips:
 
 Every frame is matted once with ``modnet.MattingSession`` (the real weights, default settings:
 input size 512, ``auto`` backend), and that same per-frame matte is pushed to every method
-(``modnet.temporal``), frame after frame, so the methods are compared on identical mattes and
+(``modnet.video.temporal``), frame after frame, so the methods are compared on identical mattes and
 their costs are timed side by side with the matting of the same frames.
 
 Measures, alphas in [0, 1]:
@@ -49,7 +49,7 @@ import numpy as np
 from synthetic_clips import MOTIONS, SyntheticClip, synthetic_clip
 
 if TYPE_CHECKING:
-    from modnet.temporal import MatteFilter
+    from modnet.video.temporal import MatteFilter
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
@@ -277,7 +277,7 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))  # the core, importable without installing the plugin
     from modnet import MattingSession
-    from modnet.temporal import TEMPORAL_METHODS, create_filter
+    from modnet.video.temporal import TEMPORAL_METHODS, create_filter
 
     dev = args.shared / "data" / "ppm100-dev"
     pairs = {

@@ -7,7 +7,7 @@ memory after it and its matte's shape, then the process's peak resident memory::
     python scripts/memory_probe.py WEIGHTS CACHE_DIR BACKEND INPUT_SIZE HxW [HxW ...] [--arena M]
 
 ``--arena`` runs ONNX Runtime with another arena mode than the plugin's (see
-:data:`modnet.backends.ARENA_MODES`), for comparisons.
+:data:`modnet.runtime.onnx_runner.ARENA_MODES`), for comparisons.
 
 As a module, :func:`run_probe` runs that in a child process and kills it as soon as its resident
 memory exceeds a limit, so a regression fails instead of exhausting the machine. Resident memory
@@ -96,7 +96,8 @@ def main() -> None:
     import cv2
 
     from modnet import MattingSession
-    from modnet.backends import ARENA_MODES, OnnxRuntimeRunner, export_cache
+    from modnet.runtime.export import export_cache
+    from modnet.runtime.onnx_runner import ARENA_MODES, OnnxRuntimeRunner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights")

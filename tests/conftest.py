@@ -47,7 +47,7 @@ def write_video(path: Path, frames: list[np.ndarray], fourcc: str) -> list[np.nd
 
 def temporal_reference(method: str, frames: list[np.ndarray], mattes: list[np.ndarray]):
     """The mattes that the filter of ``method`` gives ``frames`` in one stream, in order."""
-    from modnet.temporal import create_filter
+    from modnet.video.temporal import create_filter
 
     matte_filter = create_filter(method)
     out = [matte_filter.push(f, m) for f, m in zip(frames, mattes, strict=True)]

@@ -21,14 +21,14 @@ from modnet import (
     CheckpointError,
     MattingSession,
     NonFiniteOutputError,
-    backends,
     fold_batch_norms,
     load_checkpoint,
     network_size,
 )
-from modnet.backends import EXPORT_TOLERANCE, check_backend, create_runner, export_cache
-from modnet.cpu_choice import CHOICES_NAME, cpu_runtimes, machine_key, read_choices
-from modnet.layers import IBNorm
+from modnet.network.layers import IBNorm
+from modnet.runtime.cpu_choice import CHOICES_NAME, cpu_runtimes, machine_key, read_choices
+from modnet.runtime.export import EXPORT_TOLERANCE, export_cache
+from modnet.runtime.factory import check_backend, create_runner
 
 
 def network_input(rgb: np.ndarray, input_size: int = 512) -> np.ndarray:
@@ -120,9 +120,9 @@ def test_auto_on_a_gpu_is_torch_without_a_trial(checkpoint: Path, tmp_path, monk
     def no_trial(*_args):
         raise AssertionError("auto timed the CPU runtimes for a GPU")
 
-    monkeypatch.setattr("modnet.torch_runner.TorchRunner", FakeTorchRunner)
-    monkeypatch.setattr("modnet.cpu_choice.fastest_cpu_runner", no_trial)
-    monkeypatch.setattr(backends, "load_model", lambda _weights: None)
+    monkeypatch.setattr("modnet.runtime.torch_runner.TorchRunner", FakeTorchRunner)
+    monkeypatch.setattr("modnet.runtime.cpu_choice.fastest_cpu_runner", no_trial)
+    monkeypatch.setattr("modnet.runtime.factory.load_model", lambda _weights: None)
     runner = create_runner("auto", checkpoint, "cuda", tmp_path)
     assert isinstance(runner, FakeTorchRunner) and runner.device == "cuda"
 

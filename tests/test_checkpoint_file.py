@@ -14,7 +14,7 @@ import torch
 
 from conftest import CHECKPOINT, REPO
 from modnet import CheckpointError, MODNet, check_checkpoint_file, check_model_weight_file
-from modnet.checkpoint_file import (
+from modnet.network.checkpoint_file import (
     MODNET_LAYOUT_DIGEST,
     MODNET_TENSOR_COUNT,
     layout_digest,

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from modnet.compositing import (
+from modnet.edit.compositing import (
     BACKGROUNDS,
     check_background,
     check_background_color,

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modnet import cpu_choice
-from modnet.cpu import ISA_FLAGS, cpu_name, isa_flags
-from modnet.cpu_choice import CHOICES_NAME, cpu_runtimes, fastest_cpu_runner, machine_key
+from modnet.runtime import cpu_choice
+from modnet.runtime.cpu import ISA_FLAGS, cpu_name, isa_flags
+from modnet.runtime.cpu_choice import CHOICES_NAME, cpu_runtimes, fastest_cpu_runner, machine_key
 
 
 class FakeRunner:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from modnet.export_cache import MAX_ENTRIES, ExportCache
 from modnet.files import STALE_AFTER_S, temporary_beside
+from modnet.runtime.export_cache import MAX_ENTRIES, ExportCache
 
 
 @pytest.fixture

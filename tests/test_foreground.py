@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from modnet.compositing import over_color
-from modnet.foreground import (
+from modnet.edit.compositing import over_color
+from modnet.edit.foreground import (
     DEFAULT_FOREGROUND,
     FOREGROUND_ESTIMATORS,
     BlurFusion,

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from conftest import REPO
-from modnet.guided_filter import guided_filter_coefficients, guided_upsample
+from modnet.pipeline.guided_filter import guided_filter_coefficients, guided_upsample
 
 
 def random_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -69,7 +69,7 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import cv2
 import numpy as np
-from modnet.guided_filter import guided_filter_coefficients
+from modnet.pipeline.guided_filter import guided_filter_coefficients
 
 rng = np.random.default_rng(1)
 guide = rng.uniform(0, 1, (37, 53, 3)).astype(np.float32)

@@ -1,5 +1,5 @@
-"""Mattes from several passes: the recipes of modnet/multiscale.py on stand-in passes and on
-real photos."""
+"""Mattes from several passes: the recipes of modnet/pipeline/multiscale.py on stand-in passes
+and on real photos."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from matting_metrics import gradient_error, mse
 from modnet import MattingSession, check_quality
 from modnet.image import resize
-from modnet.multiscale import fast_alpha, high_alpha, high_sizes, with_details
+from modnet.pipeline.multiscale import fast_alpha, high_alpha, high_sizes, with_details
 
 
 class Passes:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from modnet import CheckpointError, MODNet, convert_state_dict, load_checkpoint
-from modnet.layers import ConcatConv2d
+from modnet.network.layers import ConcatConv2d
 
 StateDict = dict[str, torch.Tensor]
 

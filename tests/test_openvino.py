@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from modnet import MattingSession
-from modnet.openvino_runner import (
+from modnet.runtime.openvino_runner import (
     REFERENCE_NAME,
     conversion_folder,
     native_bf16,

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from modnet import cuda_available, estimate_foreground, over_color, replace_background
-from modnet.cpu_choice import cpu_runtimes
+from modnet.runtime.cpu_choice import cpu_runtimes
 
 TASK = "infer_modnet_portrait_matting"
 DEFAULTS = {

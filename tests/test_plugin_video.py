@@ -13,7 +13,7 @@ import pytest
 
 from conftest import SAMPLE, read_rgb, temporal_reference, write_video
 from modnet import estimate_foreground, over_color
-from modnet.temporal import one_frame_delay
+from modnet.video.temporal import one_frame_delay
 from plugin_env import add_recorded_task
 
 INPUT_SIZE = 128  # small frames, small network input: the tests are about frames, not quality

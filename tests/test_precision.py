@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from modnet import PRECISIONS, MattingSession, check_precision
-from modnet.precision import resolve_precision
+from modnet.runtime.precision import resolve_precision
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)

@@ -18,10 +18,10 @@ from modnet import (
     MattingSession,
     check_input_size,
     check_threshold,
-    devices,
     network_size,
     select_device,
 )
+from modnet.runtime import devices
 
 # The format variants run at a lower resolution to keep the suite quick.
 SMALL_INPUT_SIZE = 256

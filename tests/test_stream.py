@@ -11,8 +11,8 @@ import pytest
 
 from conftest import temporal_reference, write_video
 from modnet import MattingResult
-from modnet.stream import FilePosition, MatteStream, resolve_temporal
-from modnet.temporal import one_frame_delay
+from modnet.video.stream import FilePosition, MatteStream, resolve_temporal
+from modnet.video.temporal import one_frame_delay
 
 SIZE = (48, 64)  # height, width
 

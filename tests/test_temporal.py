@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from modnet.temporal import (
+from modnet.video.temporal import (
     TEMPORAL_METHODS,
     FlowAverage,
     OneFrameDelay,

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from modnet import MattingSession, network_size
-from modnet.backends import load_model
-from modnet.torch_runner import TorchRunner, area_weights, ieee_float32, resize
+from modnet.runtime.export import load_model
+from modnet.runtime.torch_runner import TorchRunner, area_weights, ieee_float32, resize
 
 SMALL_INPUT = 256
 

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .layers import Conv2dIBNormRelu, IBNorm
-from .network import MODNet
+from .model import MODNet
 
 
 def fold_batch_norms(model: MODNet) -> MODNet:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .files import temporary_beside
+from ..files import temporary_beside
 
 logger = logging.getLogger(__name__)
 

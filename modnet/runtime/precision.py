@@ -2,7 +2,7 @@
 
 ``fp32`` everywhere reproduces PyTorch to 1e-4. ``bf16`` runs the semantic, detail and fusion
 branches in bfloat16 on OpenVINO, the MobileNetV2 backbone staying in float32 (see
-:mod:`modnet.openvino_runner`); it is offered only where the CPU computes bfloat16 natively.
+:mod:`modnet.runtime.openvino_runner`); it is offered only where the CPU computes bfloat16 natively.
 ``auto`` is ``bf16`` where that is so and the backend is OpenVINO, ``fp32`` otherwise.
 """
 

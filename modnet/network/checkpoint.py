@@ -1,4 +1,4 @@
-"""Loading the official MODNet checkpoints into :class:`modnet.network.MODNet`.
+"""Loading the official MODNet checkpoints into :class:`modnet.network.model.MODNet`.
 
 Official files are state dicts saved from ``nn.DataParallel`` (keys prefixed ``module.``) of the
 reference implementation, whose MobileNetV2 names its layers differently from torchvision's and
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
+from ..errors import CheckpointError
 from .checkpoint_file import convert_state_dict
-from .errors import CheckpointError
-from .network import MODNet
+from .model import MODNet
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -4,7 +4,7 @@
 and strides) apart from the data, or, in its legacy format, a series of pickles. Unpickling that
 description with every global replaced by an inert stand-in recovers the state dict's layout in
 milliseconds, so a wrong file is refused when it is chosen rather than seconds later when it is
-loaded. The official files' naming is mapped here onto :class:`modnet.network.MODNet`'s.
+loaded. The official files' naming is mapped here onto :class:`modnet.network.model.MODNet`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 # sha256 of MODNet's state dict layout, one "name shape" line per tensor in name order (see
 # ``layout_digest``); tests/test_checkpoint_file.py recomputes it from the network.
@@ -156,7 +156,7 @@ def read_layout(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
 
 def check_checkpoint_file(path: str | os.PathLike[str]) -> Path:
     """``path`` if it is a readable PyTorch checkpoint whose tensor names and shapes are
-    MODNet's; its values are checked when it is loaded (see :mod:`modnet.checkpoint`)."""
+    MODNet's; its values are checked when it is loaded (see :mod:`modnet.network.checkpoint`)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")

@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..image import resize
+from ..limits import STRIDE
 from .guided_filter import guided_upsample
-from .image import resize
-from .limits import STRIDE
 
 QUALITIES = ("fast", "high")
 DEFAULT_QUALITY = "fast"

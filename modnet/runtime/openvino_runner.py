@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .backends import EXPORT_TOLERANCE
+from .export import EXPORT_TOLERANCE
 from .precision import resolve_precision
 
 if TYPE_CHECKING:
     import openvino as ov
 
-    from .network import MODNet
+    from ..network import MODNet
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def convert(model: MODNet, folder: Path) -> None:
     PyTorch in float32, so a failed conversion leaves nothing."""
     import openvino as ov
 
-    from .backends import export_onnx
+    from .export import export_onnx
     from .torch_runner import TorchRunner
 
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,7 @@ def conversion_folder(weights: Path, cache_dir: Path) -> Path:
     """Where the conversion of ``weights`` is cached: named, like the ONNX exports, after the
     checkpoint's bytes and the export's recipe, so that other weights or another recipe get a
     conversion of their own."""
-    from .backends import export_cache
+    from .export import export_cache
 
     return cache_dir / f"modnet-{export_cache(cache_dir).key(weights)}-openvino"
 
@@ -189,7 +189,7 @@ def conversion_folder(weights: Path, cache_dir: Path) -> Path:
 def openvino_runner(weights: Path, cache_dir: Path, precision: str = "auto") -> OpenVinoRunner:
     """OpenVINO on the cached conversion of ``weights``, checked against PyTorch's reference
     alpha. A missing or unreadable conversion is (re)made from the checkpoint."""
-    from .backends import load_model
+    from .export import load_model
 
     folder = conversion_folder(weights, cache_dir)
     try:

@@ -1,5 +1,5 @@
 """The person on a new background: pure functions of the photo, its matte and the foreground
-colours (see :mod:`modnet.foreground`), uint8 in and out."""
+colours (see :mod:`modnet.edit.foreground`), uint8 in and out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .image import shrinks, to_rgb_uint8
+from ..image import shrinks, to_rgb_uint8
 
 BACKGROUNDS = ("transparent", "color", "blur", "image")
 DEFAULT_BACKGROUND = "transparent"

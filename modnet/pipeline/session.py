@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import check_backend, create_runner
-from .checkpoint_file import check_checkpoint_file
-from .errors import NonFiniteOutputError
-from .image import network_size, resize, shrinks, to_rgb_uint8
-from .limits import INPUT_SIZE_MAX, STRIDE
+from ..errors import NonFiniteOutputError
+from ..image import network_size, resize, shrinks, to_rgb_uint8
+from ..limits import INPUT_SIZE_MAX, STRIDE
+from ..network.checkpoint_file import check_checkpoint_file
+from ..runtime.factory import check_backend, create_runner
+from ..runtime.precision import check_precision
 from .multiscale import (
     DEFAULT_QUALITY,
     SEMANTIC_SIZE,
@@ -24,7 +25,6 @@ from .multiscale import (
     fast_alpha,
     high_quality_matte,
 )
-from .precision import check_precision
 
 DEFAULT_INPUT_SIZE = 512
 DEFAULT_THRESHOLD = 0.5
@@ -86,11 +86,11 @@ class MattingSession:
     ``backend``: ``torch``, ``onnxruntime`` or ``openvino`` (conversions of the same weights,
     cached in ``cache_dir`` and checked against PyTorch) or ``auto`` (on the CPU the fastest of
     those two installed, timed once per machine; PyTorch on a GPU). With PyTorch on a GPU the
-    whole pipeline runs there, in IEEE float32 (see :mod:`modnet.torch_runner`).
+    whole pipeline runs there, in IEEE float32 (see :mod:`modnet.runtime.torch_runner`).
 
     ``precision``: ``fp32``, ``bf16`` (OpenVINO on a CPU with native bfloat16, the backbone
     kept in float32) or ``auto`` (``bf16`` where OpenVINO runs on such a CPU); see
-    :mod:`modnet.precision`. ``backend`` and ``precision`` hold what was chosen.
+    :mod:`modnet.runtime.precision`. ``backend`` and ``precision`` hold what was chosen.
     """
 
     def __init__(
@@ -124,9 +124,10 @@ class MattingSession:
         """Mattes one image (see :func:`modnet.image.to_rgb_uint8` for the accepted formats).
 
         ``quality``: ``fast``, one pass of the network (the MODNet paper's protocol) up to an
-        ``input_size`` of 512, two above (see :func:`modnet.multiscale.fast_alpha`); ``high``,
-        see :func:`modnet.multiscale.high_quality_matte`. ``timings``, if given, receives the
-        seconds spent in each stage: ``preprocess``, ``forward`` and ``postprocess``.
+        ``input_size`` of 512, two above (see :func:`modnet.pipeline.multiscale.fast_alpha`);
+        ``high``, see :func:`modnet.pipeline.multiscale.high_quality_matte`. ``timings``, if
+        given, receives the seconds spent in each stage: ``preprocess``, ``forward`` and
+        ``postprocess``.
         """
         start = time.perf_counter()
         input_size = check_input_size(input_size)
@@ -164,9 +165,9 @@ class MattingSession:
 
     def passes(self, rgb: np.ndarray, stages: dict[str, float] | None = None) -> AlphaAt:
         """The float alpha of a pass of the network over the RGB uint8 ``rgb`` at an input
-        size, at the network's resolution, for :mod:`modnet.multiscale`. Input sizes that give
-        the same network size (a long thin image is bounded by its pixel count) share one pass;
-        ``stages``, if given, receives the seconds of preprocessing and forward passes."""
+        size, at the network's resolution, for :mod:`modnet.pipeline.multiscale`. Input sizes
+        that give the same network size (a long thin image is bounded by its pixel count) share
+        one pass; ``stages``, if given, receives the seconds of preprocessing and forward passes."""
         network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
         return lambda input_size: network_alpha(network_size(*rgb.shape[:2], input_size))
 

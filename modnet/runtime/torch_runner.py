@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import NonFiniteOutputError
-from .image import shrinks
-from .network import MODNet
+from ..errors import NonFiniteOutputError
+from ..image import shrinks
+from ..network.model import MODNet
 
 
 class Float16(nn.Module):
@@ -80,7 +80,7 @@ class TorchRunner:
             return self.model(x)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The network alone, NumPy in and out (see :mod:`modnet.backends`)."""
+        """The network alone, NumPy in and out (see :mod:`modnet.runtime.factory`)."""
         return self.forward(torch.from_numpy(x).to(self.device)).cpu().numpy()
 
     def matte(
@@ -91,7 +91,8 @@ class TorchRunner:
     ) -> np.ndarray:
         """The H x W uint8 matte of the H x W x 3 uint8 ``rgb``, run at ``size`` (height,
         width) with every step on the device. ``timings`` as in
-        :meth:`modnet.session.MattingSession.predict` (the device is synchronised for them)."""
+        :meth:`modnet.pipeline.session.MattingSession.predict` (the device is synchronised for
+        them)."""
         clock = _Clock(self.device, timings)
         with torch.inference_mode():
             # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].

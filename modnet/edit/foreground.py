@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .image import to_rgb_uint8
+from ..image import to_rgb_uint8
 
 
 @dataclass(frozen=True)

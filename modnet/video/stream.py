@@ -1,5 +1,5 @@
 """Mattes of a stream of frames, one frame per call, steadied by a temporal filter
-(:mod:`modnet.temporal`) across calls, as a video task receives them.
+(:mod:`modnet.video.temporal`) across calls, as a video task receives them.
 
 Frames come from one of three kinds of source:
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .session import MattingResult
+from ..pipeline.session import MattingResult
 from .temporal import TEMPORAL_METHODS, MatteFilter, create_filter
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import NonFiniteOutputError
+from ..files import temporary_beside
 from .cpu import cpu_name, isa_flags
-from .errors import NonFiniteOutputError
-from .files import temporary_beside
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def machine_key(precision: str) -> str:
 def candidates(weights: Path, cache_dir: Path, precision: str) -> dict[str, Callable[[], Runner]]:
     """The installed runtimes that can run ``precision``, each as a function building its
     checked runner."""
-    from .backends import onnx_runner
+    from .onnx_runner import onnx_runner
     from .openvino_runner import openvino_runner
 
     builders: dict[str, Callable[[], Runner]] = {
