@@ -1,7 +1,7 @@
 """Bounds on the network's work, so that time and memory per image depend on the image's pixel
 count, not on its shape or on ``input_size``.
 
-Measured with ``scripts/benchmark_limits.py`` (see the README's Reliability section):
+Measured with ``scripts/benchmarks/benchmark_limits.py`` (see the README's Reliability section):
 
 - ``INPUT_SIZE_MAX``: the largest ``input_size`` at which MODNet still produces a matte. Its
   semantic branch sees the image through a fixed receptive field; at larger sizes a person no

@@ -22,4 +22,4 @@ if [ ! -f "weights/$checkpoint" ] && [ -f "../shared/models/$checkpoint" ]; then
   cp "../shared/models/$checkpoint" "weights/$checkpoint"
 fi
 
-IKOMIA_AUTO_COMPLETION=0 .venv/bin/python scripts/run_sample.py samples/astronaut.png --output-dir .
+IKOMIA_AUTO_COMPLETION=0 .venv/bin/python scripts/tools/run_sample.py samples/astronaut.png --output-dir .

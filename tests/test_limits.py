@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from memory_probe import MemoryLimitError, run_probe
 
 from conftest import CHECKPOINT
+from memory_probe import MemoryLimitError, run_probe
 from modnet import INPUT_SIZE_MAX, MattingSession
 
 # Peak resident memory of a process that loads the session and mattes images whose network
 # input is at the bound: measured 0.94 to 1.06 GiB with ONNX Runtime, 1.9 GiB with PyTorch
-# (whose import alone takes 0.7 GiB), in scripts/benchmark_limits.py's budget table. Without
-# the bound, 100 x 5000 at input size 1024 needs about 7 GiB.
+# (whose import alone takes 0.7 GiB), in scripts/benchmarks/benchmark_limits.py's budget table.
+# Without the bound, 100 x 5000 at input size 1024 needs about 7 GiB.
 ONNXRUNTIME_PEAK_MIB = 1300.0
 TORCH_PEAK_MIB = 2300.0
 # What an ordinary photo may leave in use after an unusual one: measured 15 MiB.

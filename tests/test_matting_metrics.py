@@ -1,4 +1,4 @@
-"""The matting errors of scripts/matting_metrics.py on tiny hand-checked cases."""
+"""The matting errors of scripts/benchmarks/matting_metrics.py on tiny hand-checked cases."""
 
 from __future__ import annotations
 

@@ -338,7 +338,10 @@ def test_cached_cpu_path_runs_without_importing_torch(checkpoint: Path, tmp_path
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts")])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts" / "benchmarks")]),
+        },
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])

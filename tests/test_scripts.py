@@ -22,7 +22,7 @@ def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path, block
         tmp_path.joinpath("file").write_text("")  # a file where a folder should go
         output = tmp_path / "file" / "out"
         message = f"cannot write into {output}"
-    script = REPO / "scripts" / "run_sample.py"
+    script = REPO / "scripts" / "tools" / "run_sample.py"
     options = ["--output-dir", str(output), "--model-weight-file", str(CHECKPOINT)]
 
     done = subprocess.run(
@@ -43,7 +43,7 @@ def test_run_sample_fails_when_the_matte_cannot_be_written(tmp_path: Path, block
 
 
 def test_cpu_distance_benchmark_prints_a_row_per_round(tmp_path: Path) -> None:
-    script = REPO / "scripts" / "benchmark_cpu_distance.py"
+    script = REPO / "scripts" / "benchmarks" / "benchmark_cpu_distance.py"
     shared = CHECKPOINT.parents[1]
 
     done = subprocess.run(

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 from benchmark_video import Clip, Judge, synthetic
-from synthetic_clips import NOISE_SIGMA, synthetic_clip
 
 from conftest import PPM100_DEV, PPM100_QUICK
+from synthetic_clips import NOISE_SIGMA, synthetic_clip
 
 SIZE = (320, 180)
 

@@ -17,9 +17,9 @@ logger = logging.getLogger(__name__)
 # has seen. Shrinking it at the end of a run gives back what that run does not need kept, so a
 # long-running process returns to its usual footprint after an unusual image; but shrinking
 # after every run makes the next one allocate again, which costs time on ordinary photos
-# (scripts/benchmark_limits.py, "arena" table). So the arena is shrunk only after a run whose
-# input's pixel count differs from the previous run's by more than SHRINK_FACTOR: a stream of
-# photos of ordinary proportions (1:1 to 2:1) at one input size never pays for it.
+# (scripts/benchmarks/benchmark_limits.py, "arena" table). So the arena is shrunk only after a
+# run whose input's pixel count differs from the previous run's by more than SHRINK_FACTOR: a
+# stream of photos of ordinary proportions (1:1 to 2:1) at one input size never pays for it.
 ARENA_MODES = ("shrink-on-change", "shrink-always", "keep", "off")
 SHRINK_FACTOR = 2.0
 

@@ -4,8 +4,8 @@ The plugin's ONNX export is converted once into two OpenVINO models, cut where t
 three feature maps leave it: the backbone, and the semantic, detail and fusion branches (the
 "heads"). Each is compiled with its own precision, so the heads can run in bfloat16 while the
 backbone, where reduced precision moves the matte by tens of grey levels (see
-``scripts/benchmark_precision.py``), stays in float32. The backbone holds about a tenth of the
-multiply-adds, so this keeps most of bfloat16's speed.
+``scripts/benchmarks/benchmark_precision.py``), stays in float32. The backbone holds about a
+tenth of the multiply-adds, so this keeps most of bfloat16's speed.
 
 The converted models are cached beside the ONNX export with a reference alpha that PyTorch
 computed when they were made; every compiled model is checked against it before use, so a

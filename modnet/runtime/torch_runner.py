@@ -3,13 +3,12 @@
 On a CUDA GPU, :meth:`TorchRunner.matte` uploads the photo once as uint8, resizes, normalises,
 runs the network and scales the alpha back on the device, and downloads only the uint8 matte.
 
-Precision: ``scripts/benchmark_precision.py`` rounds each part's convolution operands to 10
-mantissa bits, as float16 and TF32 (cuDNN's default for float32 on recent GPUs) do, and compares
-the mattes of the PPM-100 photos. Rounding in the backbone moves some pixels by tens of grey
-levels, so CUDA convolutions run in IEEE float32 here. Only the semantic branch stays within one
-grey level; ``half=True`` runs it in float16, which is not the default because that bound has
-not been checked on a GPU's own float16 kernels.
-"""
+Precision: ``scripts/benchmarks/benchmark_precision.py`` rounds each part's convolution
+operands to 10 mantissa bits, as float16 and TF32 (cuDNN's default for float32 on recent GPUs)
+do, and compares the mattes of the PPM-100 photos. Rounding in the backbone moves some pixels
+by tens of grey levels, so CUDA convolutions run in IEEE float32 here. Only the semantic branch
+stays within one grey level; ``half=True`` runs it in float16, which is not the default because
+that bound has not been checked on a GPU's own float16 kernels."""
 
 from __future__ import annotations
 

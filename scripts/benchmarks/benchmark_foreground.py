@@ -21,7 +21,7 @@ largest photo (``tracemalloc``), beside the photo's own size.
 ``pymatting`` (Germer et al., multi-level foreground estimation) is measured as a reference
 when it is installed.
 
-Usage: python scripts/benchmark_foreground.py ../shared/data/ppm100-dev
+Usage: python scripts/benchmarks/benchmark_foreground.py ../shared/data/ppm100-dev
        [--weights ../shared/models/modnet_photographic_portrait_matting.ckpt] [--repeats 5]
 """
 
@@ -40,10 +40,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from benchmark_quality import read_pairs
-from benchmark_speed import interleave
 from PIL import Image
 
 from plugin_env import REPO
+from speed_common import interleave
 
 sys.path.insert(0, str(REPO))  # the core package, importable without Ikomia
 from modnet import MattingSession

@@ -24,7 +24,7 @@ Measures, alphas in [0, 1]:
 - ms per frame: median time of a method's ``push`` per frame, beside the median time of
   ``MattingSession.predict`` on the same frames.
 
-Usage: python scripts/benchmark_video.py [--shared ../shared] [--frames 60]
+Usage: python scripts/benchmarks/benchmark_video.py [--shared ../shared] [--frames 60]
        [--photos STEM ...] [--backdrops STEM ...] [--videos PATH ...]
 
 Defaults: 2 photos x 4 motions (pan, zoom, jitter, sway) x 60 frames and the two clips of
@@ -46,12 +46,13 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
 from synthetic_clips import MOTIONS, SyntheticClip, synthetic_clip
 
 if TYPE_CHECKING:
     from modnet.video.temporal import MatteFilter
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 PHOTOS = ("16731963546_3148ea2b33_o", "17464489461_0e158881db_o")
 # Photos with a large part free of people: the backdrops of the swaying persons.

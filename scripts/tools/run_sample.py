@@ -1,16 +1,19 @@
 """Mattes one photo through the Ikomia Workflow API and writes matte.png and cutout.png.
 
-Usage: python scripts/run_sample.py [IMAGE] [--output-dir DIR] [--input-size N]
+Usage: python scripts/tools/run_sample.py [IMAGE] [--output-dir DIR] [--input-size N]
                                     [--model-weight-file CKPT]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import cv2
 
+# The helpers shared with the benchmarks and the tests live beside the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from plugin_env import REPO, TASK_NAME, import_workflow
 
 

@@ -1,6 +1,6 @@
 """Pictures of the README, made through the Ikomia Workflow from the bundled sample.
 
-Usage: python scripts/readme_images.py [--output-dir images]
+Usage: python scripts/tools/readme_images.py [--output-dir images]
 
 - studio_overlay.jpg: output 0 with the person mask that Studio draws over it (Ikomia's own
   overlay, from ``set_output_color_map``), blended at half opacity;
@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
-from synthetic_clips import synthetic_clip
 
+# The helpers shared with the benchmarks and the tests live beside the benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from plugin_env import REPO, TASK_NAME, add_recorded_task, import_workflow
+from synthetic_clips import synthetic_clip
 
 SAMPLE = REPO / "samples" / "astronaut.png"
 SAMPLE_CLIP = REPO / "samples" / "astronaut_pan.mp4"

@@ -7,7 +7,7 @@ mantissa bits (TF32), and for float16 its output too; accumulation stays float32
 cores. It prints, per part and format, how far the uint8 matte moves from float32's on real
 photos at the default input size.
 
-Usage: python scripts/benchmark_precision.py ../shared/data/ppm100-dev [--limit N]
+Usage: python scripts/benchmarks/benchmark_precision.py ../shared/data/ppm100-dev [--limit N]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ their change from ONNX Runtime in float32, and how far the matte moves from that
 (largest change in grey levels, share of pixels moved by more than one). A reduced precision
 may become the default only where MSE and MAD rise by at most 2%.
 
-Usage: python scripts/benchmark_runtime_quality.py ../shared/data/ppm100-dev [--limit N]
+Usage: python scripts/benchmarks/benchmark_runtime_quality.py ../shared/data/ppm100-dev [--limit N]
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 from benchmark_quality import matte_errors, read_pairs
-from benchmark_speed import benchmark_cache_dir
 
 from plugin_env import REPO
+from speed_common import benchmark_cache_dir
 
 WEIGHTS = REPO / "weights" / "modnet_photographic_portrait_matting.ckpt"
 REFERENCE = ("onnxruntime", "fp32")

@@ -6,13 +6,14 @@
    the worst photo). ``INPUT_SIZE_MAX`` is the largest size at which every photo keeps at least
    90% of its matte.
 2. ``budget``: seconds and peak resident memory of matting one image, each case in a process of
-   its own (``scripts/memory_probe.py``): ordinary photos, and shapes whose network input is
-   capped at ``MAX_NETWORK_PIXELS``, per backend.
+   its own (``scripts/benchmarks/memory_probe.py``): ordinary photos, and shapes whose network
+   input is capped at ``MAX_NETWORK_PIXELS``, per backend.
 3. ``arena``: ONNX Runtime's arena modes (``modnet.runtime.onnx_runner.ARENA_MODES``): median
    seconds on ordinary photos at input size 512, modes interleaved round-robin; and the resident
    memory after an unusual image, each mode in a process of its own.
 
-Usage: python scripts/benchmark_limits.py [--shared ../shared] [--part input-size budget arena]
+Usage: python scripts/benchmarks/benchmark_limits.py [--shared ../shared]
+       [--part input-size budget arena]
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from benchmark_quality import read_pairs
-from benchmark_speed import interleave
-from memory_probe import run_probe
 
+from memory_probe import run_probe
 from plugin_env import REPO
+from speed_common import interleave
 
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 PARTS = ("input-size", "budget", "arena")

@@ -4,7 +4,8 @@ As a script, mattes the bundled sample resized to each shape in turn and prints 
 the resident memory once the session is loaded, then for each image its seconds, the resident
 memory after it and its matte's shape, then the process's peak resident memory::
 
-    python scripts/memory_probe.py WEIGHTS CACHE_DIR BACKEND INPUT_SIZE HxW [HxW ...] [--arena M]
+    python scripts/benchmarks/memory_probe.py WEIGHTS CACHE_DIR BACKEND INPUT_SIZE HxW [HxW ...]
+        [--arena M]
 
 ``--arena`` runs ONNX Runtime with another arena mode than the plugin's (see
 :data:`modnet.runtime.onnx_runner.ARENA_MODES`), for comparisons.
@@ -58,7 +59,10 @@ def run_probe(
     args = [str(weights), str(cache_dir), backend, str(input_size)]
     args += [f"{height}x{width}" for height, width in shapes]
     args += ["--arena", arena] if arena else []
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts" / "benchmarks")]),
+    }
     child = subprocess.Popen(
         [sys.executable, __file__, *args],
         env=env,

@@ -7,7 +7,7 @@ variant is built from those passes with the functions of ``modnet/pipeline/multi
 ``benchmark_quality.py`` (MSE, MAD, Gradient / 1000, Connectivity / 1000), then on each half of
 the photos (even and odd positions in name order).
 
-Usage: python scripts/benchmark_quality_variants.py ../shared/data/ppm100-dev
+Usage: python scripts/benchmarks/benchmark_quality_variants.py ../shared/data/ppm100-dev
            [--weights PATH] [--backend auto] [--precision auto]
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 from benchmark_quality import METRICS, format_cells, matte_errors, read_pairs
-from benchmark_speed import benchmark_cache_dir
 
 from plugin_env import REPO
+from speed_common import benchmark_cache_dir
 
 WEIGHTS = REPO / "weights" / "modnet_photographic_portrait_matting.ckpt"
 LARGE = 768

@@ -14,7 +14,7 @@ the same time.
 A second table times the network on a batch of two consecutive frames against two calls of
 one frame each, interleaved: reading ahead in the file would allow batches.
 
-Usage: python scripts/benchmark_video_speed.py [--shared ../shared] [--video PATH]
+Usage: python scripts/benchmarks/benchmark_video_speed.py [--shared ../shared] [--video PATH]
        [--rounds N] [--cases defaults none ofd] [--batch-repeats N]
 """
 

@@ -2,12 +2,13 @@
 
 On a virtual machine the host decides, and changes over time, whether two virtual CPUs run on
 cores that share a cache. Each round measures that distance (the cache-line round trip of
-``scripts/core_to_core.c``, built here with gcc) and then, in a fresh process, the median time
-of the network (the default runtime and precision) on one 512x768 input, and again in a process
-held to CPU 0 alone, which no placement affects. The distance is measured before and after
-the two-CPU network time, so that a round in which the host moved the CPUs shows it.
+``scripts/benchmarks/core_to_core.c``, built here with gcc) and then, in a fresh process, the
+median time of the network (the default runtime and precision) on one 512x768 input, and again
+in a process held to CPU 0 alone, which no placement affects. The distance is measured before
+and after the two-CPU network time, so that a round in which the host moved the CPUs shows it.
 
-Usage: python scripts/benchmark_cpu_distance.py [--shared ../shared] [--rounds N] [--calls N]
+Usage: python scripts/benchmarks/benchmark_cpu_distance.py [--shared ../shared] [--rounds N]
+       [--calls N]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ NETWORK_INPUT = (512, 768)  # height, width: a 2:3 photo at the default input si
 
 def build_core_to_core(folder: Path) -> Path:
     binary = folder / "core_to_core"
-    source = REPO / "scripts" / "core_to_core.c"
+    source = REPO / "scripts" / "benchmarks" / "core_to_core.c"
     subprocess.run(["gcc", "-O2", "-pthread", str(source), "-o", str(binary)], check=True)
     return binary
 

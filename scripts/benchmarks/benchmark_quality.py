@@ -9,7 +9,7 @@ halves of the photos (even and odd positions in name order), to see whether a di
 between rows holds on both; then the time of each case on one 1920x1280 photo of the folder,
 interleaved with the default (512, fast). ``--times-only`` prints only the times.
 
-Usage: python scripts/benchmark_quality.py ../shared/data/ppm100-dev
+Usage: python scripts/benchmarks/benchmark_quality.py ../shared/data/ppm100-dev
            [--input-size 512 ...] [--quality fast high] [--repeats N] [--times-only]
            [--backend auto] [--precision auto]
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from benchmark_speed import E2E_SIZE, PHOTO_NAME, STAGES, interleave, read_photo
 
 from matting_metrics import connectivity_error, gradient_error, mad, mse
 from plugin_env import TASK_NAME, import_workflow
+from speed_common import E2E_SIZE, PHOTO_NAME, STAGES, interleave, read_photo
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 # The table's columns, and the divisor of each (the literature reports Grad and Conn / 1000).
