@@ -9,16 +9,15 @@ from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
 from infer_modnet_portrait_matting.infer_modnet_portrait_matting_process import (
     InferModnetPortraitMattingParam,
 )
-from infer_modnet_portrait_matting.parameters import (
-    PARAMETERS,
+from infer_modnet_portrait_matting.parameter_types import (
     Check,
     Combo,
     DoubleSpin,
     FileBrowse,
     LineEdit,
-    Parameter,
     Spin,
 )
+from infer_modnet_portrait_matting.parameters import PARAMETERS, Parameter
 
 
 def snap(value: int, control: Spin) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from benchmark_video import Clip, Judge, synthetic
 
 from conftest import PPM100_DEV, PPM100_QUICK
 from synthetic_clips import NOISE_SIGMA, synthetic_clip
+from video_scoring import Clip, Judge, synthetic
 
 SIZE = (320, 180)
 
