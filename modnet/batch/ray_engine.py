@@ -8,8 +8,10 @@ driver receives one small row per photo and appends it to the manifest, so that 
 as with the local engine.
 
 Every node must see the inputs, the outputs and the weights at the same paths (a shared
-filesystem). The ``modnet`` package is shipped to the workers by Ray (``py_modules``); its
-dependencies must be installed on every node. Ray is optional: ``extras/ray.txt``.
+filesystem). When the engine connects to Ray itself, it ships the ``modnet`` package to the
+workers (``py_modules``); a caller that has called ``ray.init`` already must do the same on a
+cluster (on one machine, Ray workers find it on the driver's ``sys.path``). Its dependencies
+must be installed on every node. Ray is optional: ``extras/ray.txt``.
 """
 
 from __future__ import annotations
@@ -101,7 +103,12 @@ def process_ray(
         return
     started = not ray.is_initialized()
     if started:
-        ray.init(address=ray_options.address, include_dashboard=False, log_to_driver=False)
+        ray.init(
+            address=ray_options.address,
+            runtime_env={"py_modules": [str(PACKAGE)]},
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     try:
         yield from _rows_to_jobs(ray, readable, work, input_root, ray_options)
     finally:
@@ -118,7 +125,12 @@ def _rows_to_jobs(
 ) -> Iterator[Job]:
     ray.data.DataContext.get_current().enable_progress_bars = False  # the runner shows its own
     by_relative = {file.relative: file for file in readable.values()}
-    dataset = ray.data.read_binary_files(list(readable), include_paths=True).map_batches(
+    # Reading is waiting on storage: were it to reserve a CPU, actors holding every CPU of a
+    # node would starve the reads that feed them.
+    reads = ray.data.read_binary_files(
+        list(readable), include_paths=True, ray_remote_args={"num_cpus": 0}
+    )
+    dataset = reads.map_batches(
         MatteActor,
         fn_constructor_kwargs={
             "options": work.options,
@@ -130,7 +142,6 @@ def _rows_to_jobs(
         num_cpus=ray_options.num_cpus,
         num_gpus=ray_options.num_gpus,
         batch_size=ray_options.batch_size,
-        runtime_env={"py_modules": [str(PACKAGE)]},
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         for relative, error, converted, outputs, seconds in zip(
