@@ -127,9 +127,7 @@ def _rows_to_jobs(
     by_relative = {file.relative: file for file in readable.values()}
     # Reading is waiting on storage: were it to reserve a CPU, actors holding every CPU of a
     # node would starve the reads that feed them.
-    reads = ray.data.read_binary_files(
-        list(readable), include_paths=True, ray_remote_args={"num_cpus": 0}
-    )
+    reads = ray.data.read_binary_files(list(readable), include_paths=True, num_cpus=0)
     dataset = reads.map_batches(
         MatteActor,
         fn_constructor_kwargs={
