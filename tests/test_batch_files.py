@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from batch_support import pillow_bytes, small_photo
 from PIL import Image
 
+from batch_support import pillow_bytes, small_photo
 from modnet import to_rgb_uint8
 from modnet.batch import DecodeError, Manifest, ManifestLockedError, collect_inputs, decode_image
 from modnet.batch.outputs import OutputLayout, write_atomic

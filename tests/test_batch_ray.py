@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
-from batch_support import cache_dir, photo_tree, quick_options, tree_bytes
 
+from batch_support import cache_dir, photo_tree, quick_options, tree_bytes
 from modnet.batch import RayOptions, read_manifest, run_batch
 
 PHOTOS = 4

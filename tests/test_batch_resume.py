@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from batch_support import INPUT_SIZE, cache_dir, photo_tree, quick_options, tree_bytes
 from PIL import Image
 
+from batch_support import INPUT_SIZE, cache_dir, photo_tree, quick_options, tree_bytes
 from conftest import CHECKPOINT, REPO
 from modnet.batch import read_manifest, run_batch
 

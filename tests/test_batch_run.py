@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
+
 from batch_support import (
     INPUT_SIZE,
     cache_dir,
@@ -18,8 +20,6 @@ from batch_support import (
     small_photo,
     write_rgb,
 )
-from PIL import Image
-
 from conftest import CHECKPOINT
 from modnet import MattingSession, cutout, estimate_foreground, replace_background
 from modnet.batch import read_manifest, run_batch

@@ -10,7 +10,7 @@ same bytes, and a kill-and-resume check (SIGKILL at a random point, then a rerun
 ``--two-nodes``, runs the Ray engine again on two Ray nodes started on this machine. The
 temporary folder is deleted at the end::
 
-    python scripts/benchmark_batch.py --count 60 [--input-size 512] [--two-nodes]
+    python scripts/benchmarks/benchmark_batch.py --count 60 [--input-size 512] [--two-nodes]
 """
 
 from __future__ import annotations
