@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from modnet import check_input_size
 from modnet.network import MODNet
 
 from .checkpoint import DISTILLED_HEADS, load_for_soc, official_state
-from .frames import FrameSource, read_frames, to_tensor_batch
+from .frames import FrameSource, check_working_size, read_frames, to_tensor_batch
 from .heads import Heads, SubObjectiveNet
 from .losses import SOCWeights, soc_losses
 
@@ -59,10 +58,7 @@ class SOCSettings:
             raise ValueError(f"max_seconds: expected a number > 0 or None, got {self.max_seconds}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate: expected a number > 0, got {self.learning_rate}")
-        try:
-            check_input_size(self.working_size)
-        except ValueError as error:
-            raise ValueError(str(error).replace("input_size", "working_size", 1)) from None
+        check_working_size(self.working_size)
         if not self.device.startswith(("cpu", "cuda")):
             raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.device.startswith("cuda") and not torch.cuda.is_available():

@@ -61,12 +61,20 @@ def iterate_frames(source: FrameSource) -> Iterator[np.ndarray]:
     return (to_rgb_uint8(image) for image in source)
 
 
+def check_working_size(working_size: int) -> int:
+    """Validates the frames' short side while adapting: as an input size (a multiple of 32)."""
+    try:
+        return check_input_size(working_size)
+    except ValueError as error:
+        raise ValueError(str(error).replace("input_size", "working_size", 1)) from None
+
+
 def read_frames(
     source: FrameSource, working_size: int, max_frames: int | None = None
 ) -> list[np.ndarray]:
     """At most ``max_frames`` frames of ``source``, each area-resized so that its short side
     is ``working_size`` (a multiple of 32), its sides floored to multiples of 32."""
-    working_size = check_input_size(working_size)
+    working_size = check_working_size(working_size)
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames: expected an integer >= 1 or None, got {max_frames}")
     frames = []
