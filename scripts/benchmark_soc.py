@@ -13,7 +13,7 @@ frames, computed once per clip on the degraded frames). Then what adapting costs
 network's resolution, with each clip's adapted weights against the original's. With ``--time``,
 the seconds to adapt a 300-frame 1280x720 clip at the working size.
 
-Usage: python scripts/benchmark_soc.py [--shared ../shared] [--frames 24] [--epochs 4]
+Usage: python scripts/benchmark_soc.py [--shared ../shared] [--frames 16] [--epochs 3]
        [--working-size 256] [--learning-rate 1e-5] [--photos STEM ...] [--motions pan ...]
        [--degradations low-light ...] [--time]
 """
@@ -193,8 +193,8 @@ def print_targets(rows: list[dict], dev_changes: list[float], seconds: float | N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument("--frames", type=int, default=24, help="frames per clip")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--frames", type=int, default=16, help="frames per clip")
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--working-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--photos", nargs="*", default=list(PHOTOS[:1]), help="PPM-100 dev stems")
