@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from modnet import PHOTOGRAPHIC
+from .weights import PHOTOGRAPHIC
 
 # Where the Ikomia task keeps the weights it downloaded.
 PLUGIN_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / PHOTOGRAPHIC.filename
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from modnet.soc.adapt import DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_WORKING_SIZE
-    from modnet.soc.losses import SOCWeights
+    from .soc.adapt import DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_WORKING_SIZE
+    from .soc.losses import SOCWeights
 
     parser = argparse.ArgumentParser(
         prog="python -m modnet.adapt", description=__doc__.splitlines()[0]
@@ -54,9 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from modnet.soc.adapt import SOCSettings, adapt
-    from modnet.soc.checkpoint import DISTILLED_HEADS
-    from modnet.soc.losses import SOCWeights
+    from .soc.adapt import SOCSettings, adapt
+    from .soc.checkpoint import DISTILLED_HEADS
+    from .soc.losses import SOCWeights
 
     if not args.weights.is_file():
         raise SystemExit(

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from modnet.network import MODNet
-
+from ..network.model import MODNet
 from .checkpoint import DISTILLED_HEADS, load_for_soc, official_state
 from .frames import FrameSource, check_working_size, read_frames, to_tensor_batch
 from .heads import Heads, SubObjectiveNet

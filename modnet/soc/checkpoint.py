@@ -3,7 +3,7 @@
 The official files hold the heads beside the network; the file in the project's shared models
 was rebuilt from the authors' ONNX export, which has no heads, so its heads are zero. Zero heads
 predict 0.5 everywhere and cannot take part in SOC: then the heads distilled by
-``scripts/distill_heads.py`` (shipped as ``distilled_heads.npz``, pickle-free) stand in.
+``scripts/tools/distill_heads.py`` (shipped as ``distilled_heads.npz``, pickle-free) stand in.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modnet import CheckpointError, check_checkpoint_file, convert_state_dict, load_checkpoint
-from modnet.network import MODNet
-
+from ..errors import CheckpointError
+from ..network.checkpoint import load_checkpoint
+from ..network.checkpoint_file import check_checkpoint_file, convert_state_dict
+from ..network.model import MODNet
 from .heads import Heads
 
 DISTILLED_HEADS = Path(__file__).with_name("distilled_heads.npz")
@@ -81,7 +82,7 @@ def resolve_heads(
         raise UntrainedHeadsError(
             "SOC needs the semantic and detail heads (lr_branch.conv_lr, hr_branch.conv_hr): "
             f"the checkpoint's are zero and no distilled heads were found at {distilled}; "
-            "use the authors' checkpoint or run scripts/distill_heads.py"
+            "use the authors' checkpoint or run scripts/tools/distill_heads.py"
         )
     heads.load_official_state_dict(load_heads_file(distilled))
     return heads, "distilled"

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from modnet.network import MODNet
-
+from ..network.model import MODNet
 from .frames import to_tensor_batch
 from .heads import Heads, SubObjectiveNet
 from .losses import distillation_losses

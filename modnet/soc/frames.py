@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from modnet import check_input_size, network_size, to_rgb_uint8
+from ..image import network_size, to_rgb_uint8
+from ..pipeline.session import check_input_size
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 FrameSource = str | os.PathLike[str] | Iterable[np.ndarray]

@@ -16,7 +16,8 @@ from torch import nn
 
 # The network's unit (convolution, IBNorm, ReLU), so that the heads' parameter names are the
 # official ones (``layers.0.weight``, ``layers.1.bnorm.running_mean``, ...).
-from modnet.network import Conv2dIBNormRelu, MODNet
+from ..network.layers import Conv2dIBNormRelu
+from ..network.model import MODNet
 
 LR8X_CHANNELS = 32  # channels of the low-resolution branch's 1/8 features (MobileNetV2's 1/8)
 IMAGE_CHANNELS = 3

@@ -7,7 +7,8 @@ between two training frames are held out: the script prints the heads' losses th
 MSE to the blurred 1/16 matte; detail: L1 to the matte inside its transition band) beside the
 zero heads' (0.5 everywhere). Same seed, same machine: the same heads.
 
-Usage: python scripts/distill_heads.py [--shared ../shared] [--out modnet/soc/distilled_heads.npz]
+Usage: python scripts/tools/distill_heads.py [--shared ../shared]
+       [--out modnet/soc/distilled_heads.npz]
        [--stride 24] [--steps 200] [--batch-size 4] [--seed 0]
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def video_frames(paths: list[Path], stride: int, offset: int) -> list[np.ndarray]:

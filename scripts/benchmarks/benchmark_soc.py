@@ -13,7 +13,7 @@ frames, computed once per clip on the degraded frames). Then what adapting costs
 network's resolution, with each clip's adapted weights against the original's. With ``--time``,
 the seconds to adapt a 300-frame 1280x720 clip at the working size.
 
-Usage: python scripts/benchmark_soc.py [--shared ../shared] [--frames 16] [--epochs 3]
+Usage: python scripts/benchmarks/benchmark_soc.py [--shared ../shared] [--frames 16] [--epochs 3]
        [--working-size 256] [--learning-rate 1e-5] [--photos STEM ...] [--motions pan ...]
        [--degradations low-light ...] [--time]
 """
@@ -30,12 +30,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from benchmark_video import BACKDROPS, PHOTOS, Warper, mean_abs_inside
-from synthetic_clips import synthetic_clip
+from benchmark_video import BACKDROPS, PHOTOS
 
 from matting_metrics import mad, mse
+from synthetic_clips import synthetic_clip
+from video_scoring import Warper, mean_abs_inside
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 INPUT_SIZE = 512
 TARGET_MSE_CUT = 0.10
