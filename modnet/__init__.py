@@ -48,7 +48,7 @@ _EXPORTS = {
     ),
     "network.folding": ("fold_batch_norms",),
     "image": ("network_size", "to_rgb_uint8"),
-    "limits": ("INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS"),
+    "limits": ("ASPECT_ALLOWANCE", "INPUT_SIZE_MAX", "MAX_NETWORK_PIXELS", "network_pixel_cap"),
     "pipeline.multiscale": ("DEFAULT_QUALITY", "QUALITIES", "check_quality"),
     "network.model": ("MODNet",),
     "runtime.precision": ("PRECISIONS", "check_precision"),

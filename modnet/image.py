@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from .limits import MAX_NETWORK_PIXELS, STRIDE
+from .limits import STRIDE, network_pixel_cap
 
 
 def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -67,12 +67,15 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def network_size(
-    height: int, width: int, input_size: int, max_pixels: int = MAX_NETWORK_PIXELS
+    height: int, width: int, input_size: int, max_pixels: int | None = None
 ) -> tuple[int, int]:
     """(height, width) fed to the network: short side scaled to ``input_size`` (the MODNet
-    paper's evaluation protocol), or less where that would exceed ``max_pixels``; each side then
-    floored to a multiple of 32 and never below 32, the long side at most ``max_pixels // 32``.
+    paper's evaluation protocol), or less where that would exceed ``max_pixels`` (by default
+    :func:`modnet.limits.network_pixel_cap` of ``input_size``); each side then floored to a
+    multiple of 32 and never below 32, the long side at most ``max_pixels // 32``.
     """
+    if max_pixels is None:
+        max_pixels = network_pixel_cap(input_size)
     short = min(height, width)
     if height * width * input_size**2 <= max_pixels * short**2:
         # Integer arithmetic: the short side maps to exactly ``input_size``.

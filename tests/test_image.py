@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modnet import INPUT_SIZE_MAX, MAX_NETWORK_PIXELS, network_size, to_rgb_uint8
+from modnet import (
+    ASPECT_ALLOWANCE,
+    INPUT_SIZE_MAX,
+    MAX_NETWORK_PIXELS,
+    network_pixel_cap,
+    network_size,
+    to_rgb_uint8,
+)
 
 
 @pytest.fixture
@@ -142,14 +149,17 @@ def test_input_buffer_is_never_modified(rgb: np.ndarray, make) -> None:
         (100, 150, 512, (512, 768)),  # small images are enlarged
         (1, 1, 512, (512, 512)),
         (33, 50, 32, (32, 32)),  # 48.48 -> 32
-        (5000, 10, 32, (16000, 32)),  # 0.5 megapixels: within the bound
-        # Beyond MAX_NETWORK_PIXELS the scale is sqrt(MAX_NETWORK_PIXELS / pixels):
-        (10, 5000, 512, (64, 32352)),  # 6.476: 64.76 x 32380.7
-        (100, 5000, 512, (192, 10240)),  # 2.048: 204.8 x 10240
+        (5000, 10, 32, (128, 32)),  # capped at 4 x 32 x 32 = 4096 pixels: 2.02 x 1011.9, 32 wide
+        # Beyond the cap, 4 x input_size^2 up to MAX_NETWORK_PIXELS, the scale is
+        # sqrt(cap / pixels): at 512, sqrt(1048576 / pixels).
+        (10, 5000, 512, (32, 22880)),  # 4.579: 45.79 x 22897.7
+        (100, 5000, 512, (128, 7232)),  # 1.448: 144.8 x 7240.8
+        (1280, 5120, 512, (512, 2048)),  # 4:1 is not capped
+        (1280, 5121, 512, (480, 2048)),  # beyond 4:1: 511.95 x 2048.2
         (100, 5000, 1024, (192, 10240)),
         (333, 517, 1024, (1024, 1568)),  # 1.6 megapixels: within the bound
-        # A side raised to 32 leaves the other at most MAX_NETWORK_PIXELS // 32.
-        (1, 5000, 512, (32, 65536)),
+        # A side raised to 32 leaves the other at most the cap // 32.
+        (1, 5000, 512, (32, 32768)),
         (5000, 1, 1024, (65536, 32)),
     ],
 )
@@ -180,7 +190,8 @@ def test_network_input_never_exceeds_its_pixel_bound(shape: tuple[int, int], inp
     for height, width in (shape, shape[::-1]):
         net_height, net_width = network_size(height, width, input_size)
 
-        assert net_height * net_width <= MAX_NETWORK_PIXELS, (height, width)
+        assert net_height * net_width <= network_pixel_cap(input_size), (height, width)
+        assert network_pixel_cap(input_size) <= MAX_NETWORK_PIXELS
         assert net_height % 32 == 0 and net_width % 32 == 0
         assert min(net_height, net_width) >= 32
         # The long side stays the long side.
@@ -193,3 +204,24 @@ def test_ordinary_photos_at_the_largest_input_size_are_not_bounded(aspect: float
     height, width = short, int(short * aspect)
 
     assert network_size(height, width, INPUT_SIZE_MAX)[0] == INPUT_SIZE_MAX
+
+
+@pytest.mark.parametrize("input_size", [32, 256, 512, 704])
+@pytest.mark.parametrize("aspect", [1.0, 1.5, 2.0, 3.0, ASPECT_ALLOWANCE])
+def test_photos_up_to_the_aspect_allowance_keep_their_input_size(aspect, input_size) -> None:
+    # The cap follows input_size: at every size up to 704, ordinary photos up to 4:1 are never
+    # capped below it, in either orientation.
+    for short in (input_size, 1000, 3000):
+        long = int(short * aspect)
+        assert network_size(short, long, input_size)[0] == input_size, (short, long)
+        assert network_size(long, short, input_size)[1] == input_size, (short, long)
+
+
+def test_thin_strips_at_the_default_size_cost_what_a_4_to_1_photo_costs() -> None:
+    # 16 x 5000 once took a 2,097,152-pixel input at every input size; now half that at 512.
+    cap = network_pixel_cap(512)
+    assert cap == ASPECT_ALLOWANCE * 512 * 512 == 1_048_576
+    for shape in ((16, 5000), (100, 5000), (5000, 40), (1, 100_000)):
+        net_height, net_width = network_size(*shape, 512)
+        assert net_height * net_width <= cap, shape
+    assert network_pixel_cap(INPUT_SIZE_MAX) == MAX_NETWORK_PIXELS

@@ -89,8 +89,11 @@ def read_background_image(path: str | Path) -> np.ndarray:
 def cutout(foreground: np.ndarray, matte: np.ndarray) -> np.ndarray:
     """H x W x 4 RGBA: the foreground colours with the matte as alpha."""
     _check_layers(matte, foreground=foreground)
-    # OpenCV interleaves the planes ten times faster than np.dstack (1920x1280: 1 ms, 11 ms).
-    return cv2.merge((*cv2.split(foreground), matte))
+    # One interleaving pass, then the alpha written in its place: several times faster than
+    # splitting and merging the planes, or np.dstack, at 24 megapixels.
+    rgba = cv2.cvtColor(foreground, cv2.COLOR_RGB2RGBA)
+    rgba[..., 3] = matte
+    return rgba
 
 
 def over_color(

@@ -135,6 +135,7 @@ def main() -> None:
     if args.child == "baseline":
         print("RESULT " + json.dumps(child_baseline(args.shared)))
         return
+    plugin_workflow_class()  # puts the plugin's package on the path for the header
     print_header("MODNet 24-megapixel photo (CPU)", args.photo)
     big_table(args)
 

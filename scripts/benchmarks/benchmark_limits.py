@@ -7,7 +7,7 @@
    90% of its matte.
 2. ``budget``: seconds and peak resident memory of matting one image, each case in a process of
    its own (``scripts/benchmarks/memory_probe.py``): ordinary photos, and shapes whose network
-   input is capped at ``MAX_NETWORK_PIXELS``, per backend.
+   input is capped (``modnet.limits.network_pixel_cap``), per backend.
 3. ``arena``: ONNX Runtime's arena modes (``modnet.runtime.onnx_runner.ARENA_MODES``): median
    seconds on ordinary photos at input size 512, modes interleaved round-robin; and the resident
    memory after an unusual image, each mode in a process of its own.
@@ -68,7 +68,7 @@ def input_size_table(session, shared: Path, sizes: list[int], every: int) -> Non
 
 
 def budget_table(weights: Path, cache: Path) -> None:
-    from modnet import INPUT_SIZE_MAX, MAX_NETWORK_PIXELS, network_size
+    from modnet import ASPECT_ALLOWANCE, INPUT_SIZE_MAX, MAX_NETWORK_PIXELS, network_size
 
     cases = [
         ("onnxruntime", ORDINARY, 512),
@@ -82,7 +82,10 @@ def budget_table(weights: Path, cache: Path) -> None:
         ("torch", (100, 5000), INPUT_SIZE_MAX),
         ("torch", UNUSUAL, 512),
     ]
-    print(f"\n## Budget per image (network input at most {MAX_NETWORK_PIXELS} pixels)\n")
+    print(
+        f"\n## Budget per image (network input at most {ASPECT_ALLOWANCE} x input_size^2 and "
+        f"{MAX_NETWORK_PIXELS} pixels)\n"
+    )
     print("| backend | image (h x w) | input_size | network input | s | peak MiB | loaded MiB |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for backend, shape, size in cases:
