@@ -101,10 +101,10 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
 
     def __init__(self, name: str, param: InferModnetPortraitMattingParam | None) -> None:
         dataprocess.C2dImageTask.__init__(self, name)
-        self.add_output(KeptImageIO("matte"))
-        self.add_output(KeptImageIO("cutout"))
+        self.add_output(KeptImageIO("matte", 1))
+        self.add_output(KeptImageIO("cutout", 2))
         self.add_output(dataprocess.CSemanticSegmentationIO())
-        self.add_output(KeptImageIO("composite"))
+        self.add_output(KeptImageIO("composite", 4))
         self.set_param_object(
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
