@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import SAMPLE, read_rgb
+from conftest import SAMPLE, read_rgb, write_png_bomb
 from modnet.edit.background_file import (
     MAX_BACKGROUND_PIXELS,
     BackgroundCache,
@@ -32,24 +30,6 @@ def uniform(height: int, width: int, color: tuple[int, int, int]) -> np.ndarray:
     image = np.empty((height, width, 3), np.uint8)
     image[...] = color
     return image
-
-
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
-def write_png_bomb(path: Path, side: int) -> Path:
-    """A valid grey PNG of ``side`` x ``side`` pixels, a white row every 100, compressed row by
-    row: a file of about 140 kB that decodes to ``side`` squared bytes."""
-    compressor = zlib.compressobj(9)
-    black, white = bytes(side + 1), b"\0" + b"\xff" * side  # each row: filter byte, pixels
-    rows = [compressor.compress(white if row % 100 == 0 else black) for row in range(side)]
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    idat = b"".join(rows) + compressor.flush()
-    signature = b"\x89PNG\r\n\x1a\n"
-    content = _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-    path.write_bytes(signature + content)
-    return path
 
 
 @pytest.fixture(scope="module")

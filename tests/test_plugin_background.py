@@ -10,8 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_background_file import write_png_bomb
 
+from conftest import write_png_bomb
 from modnet import replace_background
 
 TASK = "infer_modnet_portrait_matting"
