@@ -19,6 +19,7 @@ from infer_modnet_portrait_matting.image_outputs import KeptImageIO
 # The tests and scripts run from a checkout whose folder may have any name, so they import the
 # same package as `modnet`.
 from infer_modnet_portrait_matting.modnet import (
+    BackgroundCache,
     FilePosition,
     MatteStream,
     MattingResult,
@@ -26,7 +27,6 @@ from infer_modnet_portrait_matting.modnet import (
     StreamFrame,
     cutout,
     estimate_foreground,
-    read_background_image,
     replace_background,
     resolve_weights,
     select_device,
@@ -101,18 +101,18 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
 
     def __init__(self, name: str, param: InferModnetPortraitMattingParam | None) -> None:
         dataprocess.C2dImageTask.__init__(self, name)
-        self.add_output(KeptImageIO("matte"))
-        self.add_output(KeptImageIO("cutout"))
+        self.add_output(KeptImageIO("matte", 1))
+        self.add_output(KeptImageIO("cutout", 2))
         self.add_output(dataprocess.CSemanticSegmentationIO())
-        self.add_output(KeptImageIO("composite"))
+        self.add_output(KeptImageIO("composite", 4))
         self.set_param_object(
             InferModnetPortraitMattingParam() if param is None else copy.deepcopy(param)
         )
         self._session: MattingSession | None = None
         self._session_key: tuple[str, bool, str, str] | None = None
-        # Decoded once per file (and again if the file changes), not once per video frame.
-        self._background: np.ndarray | None = None
-        self._background_key: tuple[str, int] | None = None
+        # Decoded once per file (and again if the file changes), not once per video frame;
+        # dropped when the background is no longer an image.
+        self._backgrounds = BackgroundCache()
         # The frames of a video follow each other through it (see modnet.video.stream).
         self._stream = MatteStream()
         # Seconds spent in each stage of the last run, for benchmarks and profiling.
@@ -147,16 +147,6 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             self._session_key = key
         return self._session
 
-    def _background_image(self, path: str) -> np.ndarray | None:
-        if not path:
-            return None  # the core says that the 'image' background needs one
-        file = Path(path).expanduser()
-        key = (str(file), file.stat().st_mtime_ns if file.is_file() else -1)
-        if key != self._background_key:
-            self._background = read_background_image(file)
-            self._background_key = key
-        return self._background
-
     def _composite(
         self,
         param: InferModnetPortraitMattingParam,
@@ -164,9 +154,11 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         foreground: np.ndarray,
         matte: np.ndarray,
     ) -> np.ndarray:
-        background_image = (
-            self._background_image(param.background_image) if param.background == "image" else None
-        )
+        background_image = None
+        if param.background != "image":
+            self._backgrounds.clear()
+        elif param.background_image:  # else the core says that the 'image' background needs one
+            background_image = self._backgrounds.read(param.background_image, matte.shape)
         return replace_background(
             image,
             foreground,

@@ -6,10 +6,14 @@ The temporary file gets the permissions of any new file (0666 less the umask, wh
 installed by root, must stay readable by all of them). It is removed on every exit: exceptions,
 ``KeyboardInterrupt`` and, in the main thread, SIGTERM; a file left by SIGKILL or a power cut is
 removed by the next writer to the same destination once it is older than ``STALE_AFTER_S``.
+
+:func:`file_identity` tells, from one ``stat``, whether a file read before may have changed;
+:func:`file_sha256` digests its bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import signal
@@ -75,3 +79,20 @@ def temporary_beside(destination: Path) -> Iterator[Path]:
             yield temporary
         finally:
             temporary.unlink(missing_ok=True)
+
+
+def file_identity(path: Path) -> tuple[int, int, int, int, int]:
+    """What changes when a file's content may have: its device, inode, size, and modification
+    and change times in nanoseconds. A file replaced by another with the same modification time
+    (``cp -p``, ``os.replace`` of a file from an archive) has another inode or change time."""
+    stat = path.stat()
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def file_sha256(path: Path, salt: bytes = b"") -> str:
+    """The SHA-256 of ``salt`` followed by the file's bytes, in hexadecimal."""
+    digest = hashlib.sha256(salt)
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

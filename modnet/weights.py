@@ -1,5 +1,13 @@
 """Where the weights come from: an explicit file, the plugin's ``weights/`` folder, or a
-download from Ikomia's model hub that is verified before it is kept."""
+download from Ikomia's model hub that is verified before it is kept.
+
+The hub publishes no digest of the file it serves, so the SHA-256 of a download that loads into
+MODNet is recorded beside it (``<file>.sha256``, as ``sha256sum`` writes it) and the file is
+checked against it when it is first used in a process (and again when it changes): a file
+damaged on disk since is refused rather than loaded. A file copied into the folder by hand has no
+record; the CRC-32 checksums of its zip members are still verified (see
+:mod:`modnet.network.checkpoint_file`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import CheckpointError
-from .files import temporary_beside
+from .files import file_identity, file_sha256, temporary_beside
 from .network.checkpoint_file import check_checkpoint_file
 
 logger = logging.getLogger(__name__)
@@ -26,6 +34,8 @@ DOWNLOAD_DEADLINE_S = 600.0
 STALL_TIMEOUT_S = 30.0
 PROGRESS_EVERY_S = 10.0
 CHUNK_BYTES = 1 << 20
+# Path -> identity of the default files found to match their recorded digest in this process.
+_MATCHED: dict[str, tuple[int, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,32 @@ def resolve_weights(
         return check_model_weight_file(model_weight_file)
     local = Path(folder) / weights.filename
     if local.is_file():
-        return local
+        return check_recorded_digest(local)
     return download_weights(weights.url(hub_url), local)
+
+
+def digest_record(path: Path) -> Path:
+    """Where the SHA-256 of the downloaded file ``path`` is recorded."""
+    return path.with_name(f"{path.name}.sha256")
+
+
+def check_recorded_digest(path: Path) -> Path:
+    """``path``, unless the SHA-256 recorded when it was downloaded no longer matches it
+    (:class:`CheckpointError`). Hashing 26 MB takes tens of milliseconds: done once per process
+    and version of the file."""
+    record = digest_record(path)
+    identity = file_identity(path)
+    if _MATCHED.get(str(path)) == identity or not record.is_file():
+        return path
+    fields = record.read_text().split()
+    recorded, actual = fields[0] if fields else "none", file_sha256(path)
+    if actual != recorded:
+        raise CheckpointError(
+            f"{path}: damaged: its SHA-256 differs from the one recorded in {record.name} when "
+            f"it was downloaded ({actual} instead of {recorded}); delete it to download it again"
+        )
+    _MATCHED[str(path)] = identity
+    return path
 
 
 def download_weights(
@@ -115,6 +149,7 @@ def download_weights(
                 with part.open("wb") as out:
                     _fetch(url, out, timeout, deadline)
                 _check_loads(part, url)
+                _record_digest(part, destination)
             # http.client.HTTPException: e.g. IncompleteRead when a chunked response is cut
             # short.
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
@@ -135,6 +170,14 @@ def download_weights(
         ) from exc
     logger.info("MODNet weights saved to %s", destination)
     return destination
+
+
+def _record_digest(part: Path, destination: Path) -> None:
+    """Records the SHA-256 of ``part`` for ``destination``, which it is about to become."""
+    record = digest_record(destination)
+    with temporary_beside(record) as temporary:
+        temporary.write_text(f"{file_sha256(part)}  {destination.name}\n")
+        os.replace(temporary, record)
 
 
 def _check_loads(path: Path, source: str) -> None:

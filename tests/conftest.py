@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import cv2
@@ -52,6 +55,41 @@ def temporal_reference(method: str, frames: list[np.ndarray], mattes: list[np.nd
     matte_filter = create_filter(method)
     out = [matte_filter.push(f, m) for f, m in zip(frames, mattes, strict=True)]
     return [m for m in out if m is not None] + matte_filter.flush()
+
+
+def damaged_copy(checkpoint: Path, folder: Path, zeroed: int = 200_000) -> tuple[Path, str]:
+    """A copy of ``checkpoint`` with ``zeroed`` bytes set to zero in the middle of its largest
+    tensor's data; returns it and the name of that member of the zip archive."""
+    with zipfile.ZipFile(checkpoint) as archive:
+        member = max(archive.infolist(), key=lambda info: info.file_size)
+    data = bytearray(checkpoint.read_bytes())
+    # The local header: 30 bytes, then the name and extra field, whose lengths end it.
+    name_length, extra_length = struct.unpack_from("<HH", data, member.header_offset + 26)
+    start = member.header_offset + 30 + name_length + extra_length
+    middle = start + member.file_size // 2 - zeroed // 2
+    assert member.compress_type == zipfile.ZIP_STORED and member.file_size > 2 * zeroed
+    data[middle : middle + zeroed] = bytes(zeroed)
+    copy = folder / "damaged.ckpt"
+    copy.write_bytes(data)
+    return copy, member.filename
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def write_png_bomb(path: Path, side: int) -> Path:
+    """A valid grey PNG of ``side`` x ``side`` pixels, a white row every 100, compressed row by
+    row: a file of about 140 kB that decodes to ``side`` squared bytes."""
+    compressor = zlib.compressobj(9)
+    black, white = bytes(side + 1), b"\0" + b"\xff" * side  # each row: filter byte, pixels
+    rows = [compressor.compress(white if row % 100 == 0 else black) for row in range(side)]
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    idat = b"".join(rows) + compressor.flush()
+    signature = b"\x89PNG\r\n\x1a\n"
+    content = _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    path.write_bytes(signature + content)
+    return path
 
 
 @pytest.fixture(scope="session")

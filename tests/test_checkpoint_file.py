@@ -5,15 +5,24 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import CHECKPOINT, REPO
-from modnet import CheckpointError, MODNet, check_checkpoint_file, check_model_weight_file
+from conftest import CHECKPOINT, REPO, damaged_copy
+from modnet import (
+    CheckpointError,
+    MODNet,
+    check_checkpoint_file,
+    check_model_weight_file,
+    load_checkpoint,
+)
 from modnet.network.checkpoint_file import (
     MODNET_LAYOUT_DIGEST,
     MODNET_TENSOR_COUNT,
@@ -132,3 +141,33 @@ def test_model_weight_file_errors_name_the_parameter(tmp_path: Path) -> None:
         check_model_weight_file(text)
     with pytest.raises(FileNotFoundError, match=r"^model_weight_file: no file"):
         check_model_weight_file(tmp_path / "missing.ckpt")
+
+
+def test_a_checkpoint_with_damaged_bytes_is_refused_naming_the_member(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    damaged, member = damaged_copy(checkpoint, tmp_path)
+    # Its index is intact: only the checksums tell.
+    assert layout_digest(read_layout(damaged)) == MODNET_LAYOUT_DIGEST
+    message = f"{damaged}: damaged: the bytes of '{member}' do not match their CRC-32"
+
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        check_checkpoint_file(damaged)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load_checkpoint(damaged)
+
+
+def test_checksums_are_verified_again_once_the_file_changes(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.ckpt"
+    shutil.copyfile(checkpoint, copy)
+    assert check_checkpoint_file(copy) == copy
+    damaged, _ = damaged_copy(checkpoint, tmp_path)
+    stat = copy.stat()
+    time.sleep(0.02)  # file times advance by clock ticks: the change time must differ
+    copy.write_bytes(damaged.read_bytes())
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    with pytest.raises(CheckpointError, match="do not match their CRC-32"):
+        check_checkpoint_file(copy)

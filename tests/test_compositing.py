@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -18,7 +16,6 @@ from modnet.edit.compositing import (
     over_blur,
     over_color,
     over_image,
-    read_background_image,
     replace_background,
 )
 
@@ -264,34 +261,3 @@ def test_layers_must_match_the_matte(disc: np.ndarray) -> None:
         over_color(small, disc)
     with pytest.raises(ValueError, match="matte: expected uint8 H x W"):
         cutout(small, disc.astype(np.float32))
-
-
-# --- background files ---------------------------------------------------------------------------
-
-
-def test_background_file_is_read_as_rgb(tmp_path: Path) -> None:
-    path = tmp_path / "fond é.png"  # a non-ASCII name, which cv2.imread refuses on Windows
-    rgb = uniform(4, 6, RED)
-    assert cv2.imwrite(str(tmp_path / "plain.png"), rgb[..., ::-1])
-    (tmp_path / "plain.png").rename(path)
-
-    np.testing.assert_array_equal(read_background_image(path), rgb)
-
-
-@pytest.mark.parametrize(
-    "name, content, message",
-    [
-        ("missing.png", None, "no file at"),
-        ("text.png", b"hello", "is not an image file that OpenCV can read"),
-        ("empty.png", b"", "is not an image file that OpenCV can read"),
-        ("cut.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "no image that OpenCV can read"),
-    ],
-)
-def test_unreadable_background_file(
-    tmp_path: Path, name: str, content: bytes | None, message: str
-) -> None:
-    if content is not None:
-        (tmp_path / name).write_bytes(content)
-
-    with pytest.raises(ValueError, match=f"background_image: .*{message}"):
-        read_background_image(tmp_path / name)

@@ -89,3 +89,55 @@ def test_folder_run_auto_saves_transparent_cutouts(
         assert np.array_equal(saved_matte, cutout[..., 3])
         composite = cv2.cvtColor(read_unchanged(composite_path), cv2.COLOR_BGR2RGB)
         assert np.array_equal(composite, over_color(foreground, matte, (0, 0, 0)))
+
+
+@pytest.mark.parametrize("index, name", [(1, "matte"), (2, "cutout"), (4, "composite")])
+def test_saving_an_output_before_any_run_names_it(task, tmp_path: Path, index, name) -> None:
+    with pytest.raises(ValueError, match=f"output {index} \\({name}\\) has no image yet"):
+        task.get_output(index).save(str(tmp_path / "x.png"))
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_saving_after_a_run_that_failed_names_the_output(
+    workflow, tmp_path: Path, sample_rgb
+) -> None:
+    task = workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
+    damaged = tmp_path / "not_weights.ckpt"
+    damaged.write_bytes(b"PK\x03\x04" + bytes(100))
+    # Set past the parameter check, as a file damaged after it was chosen would be.
+    task.get_param_object().model_weight_file = str(damaged)
+    with pytest.raises((RuntimeError, ValueError)):
+        workflow.run_on(array=sample_rgb)
+
+    with pytest.raises(ValueError, match="output 2 \\(cutout\\) has no image yet"):
+        task.get_output(2).save(str(tmp_path / "cutout.png"))
+
+
+def test_a_path_without_extension_lists_the_formats(workflow, task, tmp_path: Path) -> None:
+    workflow.run_on(path=str(SAMPLE))
+
+    with pytest.raises(ValueError, match=r"output 1 \(matte\): .*'x'.* \.png, \.jpg"):
+        task.get_output(1).save(str(tmp_path / "x"))
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".ras"])
+def test_a_cutout_saved_without_alpha_is_written_over_black_with_a_warning(
+    workflow, task, tmp_path: Path, caplog: pytest.LogCaptureFixture, extension: str
+) -> None:
+    workflow.run_on(path=str(SAMPLE))
+    cutout = task.get_output(2).get_image()
+    path = tmp_path / f"cutout{extension}"
+
+    with caplog.at_level("WARNING"):
+        task.get_output(2).save(str(path))
+
+    assert any(
+        "output 2 (cutout)" in record.message and "cannot hold alpha" in record.message
+        for record in caplog.records
+    ), caplog.text
+    saved = cv2.cvtColor(read_unchanged(path), cv2.COLOR_BGR2RGB)
+    over_black = over_color(cutout[..., :3], cutout[..., 3], (0, 0, 0))
+    # Lossy formats: the written image is the cutout over black, not its colours alone.
+    error_over_black = np.abs(saved.astype(int) - over_black).mean()
+    error_colours_alone = np.abs(saved.astype(int) - cutout[..., :3]).mean()
+    assert error_over_black < 3 < error_colours_alone

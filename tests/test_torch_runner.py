@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -128,14 +131,81 @@ def test_half_semantic_branch_keeps_the_matte(checkpoint: Path, runner, ppm100_p
     assert change.mean() < 0.01
 
 
-def test_ieee_float32_turns_tf32_off_for_cuda_only_and_restores_it() -> None:
-    cudnn = torch.backends.cudnn
-    before = cudnn.allow_tf32
+TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
 
-    with ieee_float32(torch.device("cpu")):
-        assert cudnn.allow_tf32 == before
-    with pytest.raises(KeyError), ieee_float32(torch.device("cuda")):
-        assert cudnn.allow_tf32 is False
+
+def tf32_flags() -> tuple[bool, ...]:
+    return tuple(flags.allow_tf32 for flags in TF32_FLAGS)
+
+
+def test_ieee_float32_turns_tf32_off_and_restores_it() -> None:
+    before = tf32_flags()
+
+    with pytest.raises(KeyError), ieee_float32():
+        assert tf32_flags() == (False, False)
         raise KeyError
 
-    assert cudnn.allow_tf32 == before
+    assert tf32_flags() == before
+
+
+class Observed(torch.nn.Module):
+    """``model``, recording the TF32 flags as each call starts and ends, a pause between them
+    so that calls from several threads overlap wherever nothing serialises them."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.seen: list[tuple[bool, ...]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(tf32_flags())
+        time.sleep(0.02)
+        alpha = self.model(x)
+        self.seen.append(tf32_flags())
+        return alpha
+
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+    ),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_threads_sharing_a_runner_get_the_mattes_of_calls_one_by_one(
+    checkpoint: Path, ppm100_pairs, device: str
+) -> None:
+    runner = TorchRunner(load_model(checkpoint), device)
+    photos = [
+        cv2.resize(rgb, (192, 128), interpolation=cv2.INTER_AREA) for _, rgb, _ in ppm100_pairs
+    ]
+    size = network_size(128, 192, 128)
+    alone = [runner.matte(photo, size) for photo in photos]
+    observed = Observed(runner.model)
+    runner.model = observed
+    saved = tf32_flags()
+    for flags in TF32_FLAGS:
+        flags.allow_tf32 = True  # what a process may have chosen: it must be kept
+    start = threading.Barrier(4)
+
+    def run(thread: int) -> list[np.ndarray]:
+        start.wait()
+        return [runner.matte(photos[(thread + i) % 3], size) for i in range(3)]
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(run, range(4)))
+        after = tf32_flags()
+    finally:
+        for flags, value in zip(TF32_FLAGS, saved, strict=True):
+            flags.allow_tf32 = value
+
+    for thread, mattes in enumerate(results):
+        for i, matte in enumerate(mattes):
+            np.testing.assert_array_equal(matte, alone[(thread + i) % 3])
+    assert len(observed.seen) == 2 * 12
+    assert set(observed.seen) == {(False, False)}, "a call ran with TF32 allowed"
+    assert after == (True, True), "the process's choice was not restored"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import random
@@ -22,8 +23,15 @@ from pathlib import Path
 import pytest
 
 import modnet
-from conftest import REPO
-from modnet import PHOTOGRAPHIC, WeightsError, download_weights, load_checkpoint, resolve_weights
+from conftest import REPO, damaged_copy
+from modnet import (
+    PHOTOGRAPHIC,
+    CheckpointError,
+    WeightsError,
+    download_weights,
+    load_checkpoint,
+    resolve_weights,
+)
 
 FILENAME = PHOTOGRAPHIC.filename
 HUB_PATH = f"{PHOTOGRAPHIC.hub_folder}/{FILENAME}"
@@ -91,8 +99,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path) -> Path:
     """One root per scenario, each holding a file under the name the plugin expects."""
     root = tmp_path_factory.mktemp("served")
     data = checkpoint.read_bytes()
+    damaged, _ = damaged_copy(checkpoint, tmp_path_factory.mktemp("damaged"))
     contents = {
         "good": data,
+        "damaged": damaged.read_bytes(),
         "truncated": data[: len(data) * 4 // 10],
         "corrupt": random.Random(0).randbytes(len(data)),
     }
@@ -144,7 +154,10 @@ def test_downloads_into_folder_identical_to_source(
 
     assert path == folder / FILENAME
     assert path.read_bytes() == checkpoint.read_bytes()
-    assert sorted(p.name for p in folder.iterdir()) == [FILENAME]  # no .part left
+    # No .part left; the digest of what was downloaded recorded beside it, as sha256sum does.
+    assert sorted(p.name for p in folder.iterdir()) == [FILENAME, f"{FILENAME}.sha256"]
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert (folder / f"{FILENAME}.sha256").read_text() == f"{digest}  {FILENAME}\n"
     assert hub.requests == [(f"/good/{HUB_PATH}", 200)]
 
 
@@ -183,6 +196,7 @@ def test_second_call_does_not_download_again(hub: Hub, folder: Path) -> None:
     [
         ("truncated", "corrupt"),
         ("corrupt", "corrupt"),
+        ("damaged", "do not match their CRC-32"),
         (LYING_ROOT, "connection closed"),
         (LYING_CHUNKED_ROOT, "could not download"),
     ],
@@ -246,6 +260,18 @@ def test_file_in_folder_is_used_without_download(closed_url: str, folder: Path) 
 
     assert resolve_weights("", folder, closed_url) == local
     assert local.read_bytes() == b"already here"
+
+
+def test_a_downloaded_file_damaged_since_is_refused_by_its_recorded_digest(
+    hub: Hub, closed_url: str, folder: Path
+) -> None:
+    path = resolve_weights("", folder, hub.url("good"))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one bit flip, within a tensor's bytes
+    path.write_bytes(data)
+
+    with pytest.raises(CheckpointError, match=rf"{re.escape(str(path))}: damaged: its SHA-256"):
+        resolve_weights("", folder, closed_url)
 
 
 def test_downloaded_file_loads_into_modnet(hub: Hub, folder: Path) -> None:

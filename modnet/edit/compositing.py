@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -62,28 +61,6 @@ def check_blur_strength(strength: float) -> float:
             f"blur_strength: expected a number in (0, {MAX_BLUR_STRENGTH:g}], got {strength}"
         )
     return float(strength)
-
-
-def check_background_image(path: str | Path) -> Path:
-    """The path of a background image file, which must exist and start as an image format
-    that OpenCV reads (its first bytes only: cheap enough to check when the path is set)."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ValueError(f"background_image: no file at '{file}'; give the path of an image file")
-    if not cv2.haveImageReader(str(file)):
-        raise ValueError(f"background_image: '{file}' is not an image file that OpenCV can read")
-    return file
-
-
-def read_background_image(path: str | Path) -> np.ndarray:
-    """The RGB uint8 image in the file at ``path``."""
-    file = check_background_image(path)
-    # imdecode of the bytes, unlike imread, accepts any path the OS does.
-    data = np.fromfile(file, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError(f"background_image: no image that OpenCV can read in '{file}'")
-    return np.ascontiguousarray(image[..., ::-1])
 
 
 def cutout(foreground: np.ndarray, matte: np.ndarray) -> np.ndarray:

@@ -13,14 +13,18 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
-from .checkpoint_file import convert_state_dict
+from .checkpoint_file import convert_state_dict, verify_checksums
 from .model import MODNet
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Reads a checkpoint file safely (tensors only, no pickled code)."""
+    """Reads a checkpoint file safely (tensors only, no pickled code), its checksums
+    verified."""
     try:
+        verify_checksums(Path(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
     except Exception as exc:  # torch raises many types for truncated or foreign files
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({exc})") from exc
     if isinstance(state, Mapping) and "state_dict" in state:

@@ -12,14 +12,13 @@ truncated or altered since is rebuilt rather than trusted. Entries are written t
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from ..files import temporary_beside
+from ..files import file_sha256, temporary_beside
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +28,7 @@ MAX_ENTRIES = 3
 
 
 def file_digest(path: Path, salt: str = "") -> str:
-    digest = hashlib.sha256(salt.encode())
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:DIGEST_CHARS]
+    return file_sha256(path, salt.encode())[:DIGEST_CHARS]
 
 
 class ExportCache:

@@ -6,12 +6,15 @@ runs the network and scales the alpha back on the device, and downloads only the
 Precision: ``scripts/benchmarks/benchmark_precision.py`` rounds each part's convolution
 operands to 10 mantissa bits, as float16 and TF32 (cuDNN's default for float32 on recent GPUs)
 do, and compares the mattes of the PPM-100 photos. Rounding in the backbone moves some pixels
-by tens of grey levels, so CUDA convolutions run in IEEE float32 here. Only the semantic branch
-stays within one grey level; ``half=True`` runs it in float16, which is not the default because
-that bound has not been checked on a GPU's own float16 kernels."""
+by tens of grey levels, so convolutions and matrix products run in IEEE float32 here (see
+:func:`ieee_float32`). Only the semantic branch stays within one grey level; ``half=True`` runs
+it in float16, which is not the default because that bound has not been checked on a GPU's own
+float16 kernels.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,19 +48,30 @@ def half_semantic_branch(model: MODNet) -> MODNet:
     return model
 
 
+# TF32 is allowed or not for the whole process: one device call at a time may change that.
+_TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
+_TF32_LOCK = threading.Lock()
+
+
 @contextmanager
-def ieee_float32(device: torch.device) -> Iterator[None]:
-    """Full float32 convolutions on CUDA (PyTorch lets cuDNN use TF32 by default)."""
-    if device.type != "cuda":
-        yield
-        return
-    cudnn = torch.backends.cudnn
-    previous = cudnn.allow_tf32
-    cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        cudnn.allow_tf32 = previous
+def ieee_float32() -> Iterator[None]:
+    """IEEE float32 convolutions and matrix products on CUDA (cuDNN uses TF32 by default),
+    without changing them for the rest of the process.
+
+    PyTorch allows TF32 through process-wide flags, not per thread or per call. They are set
+    for the call and restored after it under one lock, so calls from several threads run one
+    at a time and none restores the flags while another runs (which gave threads sharing a
+    session different mattes). On the CPU, where the flags change nothing, the same code runs,
+    so that the CPU tests check it."""
+    with _TF32_LOCK:
+        previous = [flags.allow_tf32 for flags in _TF32_FLAGS]
+        for flags in _TF32_FLAGS:
+            flags.allow_tf32 = False
+        try:
+            yield
+        finally:
+            for flags, allowed in zip(_TF32_FLAGS, previous, strict=True):
+                flags.allow_tf32 = allowed
 
 
 class TorchRunner:
@@ -74,13 +88,10 @@ class TorchRunner:
             self.precision = "fp32, semantic branch fp16"
         self.model = model.to(self.device).eval()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), ieee_float32(self.device):
-            return self.model(x)
-
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The network alone, NumPy in and out (see :mod:`modnet.runtime.factory`)."""
-        return self.forward(torch.from_numpy(x).to(self.device)).cpu().numpy()
+        with torch.inference_mode(), ieee_float32():
+            return self.model(torch.from_numpy(x).to(self.device)).cpu().numpy()
 
     def matte(
         self,
@@ -93,7 +104,8 @@ class TorchRunner:
         :meth:`modnet.pipeline.session.MattingSession.predict` (the device is synchronised for
         them)."""
         clock = _Clock(self.device, timings)
-        with torch.inference_mode():
+        # The whole device call: the area resizes are matrix products.
+        with torch.inference_mode(), ieee_float32():
             # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
             image = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
             image = image.permute(2, 0, 1)[None].float()
@@ -102,7 +114,7 @@ class TorchRunner:
                 x.add_(0.5).floor_()  # as OpenCV rounds its uint8 area average
             x = x.div_(127.5).sub_(1.0)
             clock.lap("preprocess")
-            alpha = self.forward(x)
+            alpha = self.model(x)
             clock.lap("forward")
             if not torch.isfinite(alpha).all():
                 raise NonFiniteOutputError.for_output()
