@@ -16,6 +16,11 @@ Measured with ``scripts/benchmarks/benchmark_limits.py`` (see the README's Relia
   a 2:1 image at ``INPUT_SIZE_MAX``, so no photo of ordinary proportions is affected. At this
   size a process's peak resident memory measured 0.94 to 1.06 GiB with ONNX Runtime and 1.9 to
   2.0 GiB with PyTorch (the ``budget`` table).
+- ``SHRINK_FACTOR``: a runtime keeps memory for the largest input it has run (ONNX Runtime's
+  arena, OpenVINO's compiled models, the C library's heaps under PyTorch); it gives it back once
+  an input's pixel count differs from what it holds memory for by more than this factor. The
+  network inputs of photos of ordinary proportions (1:1 to 2:1) at one input size differ by
+  less, so a stream of them never pays for giving memory back.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 STRIDE = 32
 INPUT_SIZE_MAX = 1024
 MAX_NETWORK_PIXELS = 2 * INPUT_SIZE_MAX * INPUT_SIZE_MAX
+SHRINK_FACTOR = 2.0
 # Aspect ratio (long side over short side) up to which an image is never capped below its
 # ``input_size``, for input sizes up to sqrt(MAX_NETWORK_PIXELS / ASPECT_ALLOWANCE) = 724.
 ASPECT_ALLOWANCE = 4

@@ -138,6 +138,7 @@ class MattingSession:
             if self.on_device and quality == "fast" and input_size <= SEMANTIC_SIZE:
                 size = network_size(*rgb.shape[:2], input_size)
                 matte = self.network.matte(rgb, size, timings)
+                self._fit_memory([size])
             else:
                 matte = self._host_matte(rgb, input_size, quality, timings)
         except NonFiniteOutputError as error:
@@ -151,24 +152,46 @@ class MattingSession:
         self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None
     ) -> np.ndarray:
         stages = {"preprocess": 0.0, "forward": 0.0}
-        alpha_at = self.passes(rgb, stages)
+        sizes: list[tuple[int, int]] = []
+        alpha_at = self.passes(rgb, stages, sizes)
         start = time.perf_counter()
         if quality == "high":
             matte = high_quality_matte(alpha_at, rgb, input_size)
         else:
             alpha = fast_alpha(alpha_at, input_size)
             matte = resize(np.rint(alpha * 255.0).astype(np.uint8), rgb.shape[1], rgb.shape[0])
+        self._fit_memory(sizes)
         if timings is not None:
             timings.update(stages)
             timings["postprocess"] = time.perf_counter() - start - sum(stages.values())
         return matte
 
-    def passes(self, rgb: np.ndarray, stages: dict[str, float] | None = None) -> AlphaAt:
+    def _fit_memory(self, sizes: list[tuple[int, int]]) -> None:
+        """Lets a runner that keeps memory for the largest input it ran (OpenVINO, PyTorch)
+        give back what an image whose passes had these network ``sizes`` did not need: counted
+        per image, since an image's passes differ in size by design."""
+        fit_memory = getattr(self.network, "fit_memory", None)
+        if fit_memory is not None:
+            fit_memory(max(height * width for height, width in sizes))
+
+    def passes(
+        self,
+        rgb: np.ndarray,
+        stages: dict[str, float] | None = None,
+        sizes: list[tuple[int, int]] | None = None,
+    ) -> AlphaAt:
         """The float alpha of a pass of the network over the RGB uint8 ``rgb`` at an input
         size, at the network's resolution, for :mod:`modnet.pipeline.multiscale`. Input sizes
         that give the same network size (a long thin image is bounded by its pixel count) share
-        one pass; ``stages``, if given, receives the seconds of preprocessing and forward passes."""
-        network_alpha = functools.cache(lambda size: self._alpha(rgb, size, stages))
+        one pass; ``stages``, if given, receives the seconds of preprocessing and forward passes,
+        ``sizes`` the network size of each pass."""
+
+        @functools.cache
+        def network_alpha(size: tuple[int, int]) -> np.ndarray:
+            if sizes is not None:
+                sizes.append(size)
+            return self._alpha(rgb, size, stages)
+
         return lambda input_size: network_alpha(network_size(*rgb.shape[:2], input_size))
 
     def _alpha(

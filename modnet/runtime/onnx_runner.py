@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NonFiniteOutputError
+from ..limits import SHRINK_FACTOR
 from .export import EXPORT_TOLERANCE, export_cache, export_error, export_onnx, load_model
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,6 @@ logger = logging.getLogger(__name__)
 # run whose input's pixel count differs from the previous run's by more than SHRINK_FACTOR: a
 # stream of photos of ordinary proportions (1:1 to 2:1) at one input size never pays for it.
 ARENA_MODES = ("shrink-on-change", "shrink-always", "keep", "off")
-SHRINK_FACTOR = 2.0
 
 
 class OnnxRuntimeRunner:
