@@ -120,6 +120,22 @@ def ikomia_workflow(tmp_path_factory: pytest.TempPathFactory):
     return import_workflow(tmp_path_factory.mktemp("home"))
 
 
+@pytest.fixture
+def workflow(ikomia_workflow):
+    """A new Workflow."""
+    return ikomia_workflow()
+
+
+@pytest.fixture
+def task(workflow, checkpoint: Path):
+    """The plugin's task in a new Workflow, on the shared weights."""
+    from plugin_env import TASK_NAME
+
+    task = workflow.add_task(name=TASK_NAME, public_hub=False, auto_connect=True)
+    task.set_parameters({"model_weight_file": str(checkpoint)})
+    return task
+
+
 # Three of the smallest dev pairs, landscape and portrait: enough for behavioural checks.
 PPM100_QUICK = ("9588042894_3311442be9_o", "21440655004_9042e41252_o", "17876927642_a73799528c_o")
 

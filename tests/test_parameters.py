@@ -14,11 +14,6 @@ TASK = "infer_modnet_portrait_matting"
 
 
 @pytest.fixture
-def workflow(ikomia_workflow):
-    return ikomia_workflow()
-
-
-@pytest.fixture
 def task(workflow):
     return workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
 

@@ -36,18 +36,6 @@ DEFAULTS = {
 }
 
 
-@pytest.fixture
-def workflow(ikomia_workflow):
-    return ikomia_workflow()
-
-
-@pytest.fixture
-def task(workflow, checkpoint: Path):
-    task = workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
-    task.set_parameters({"model_weight_file": str(checkpoint)})
-    return task
-
-
 def process_module(task):
     return sys.modules[type(task).__module__]
 

@@ -17,18 +17,6 @@ from modnet import replace_background
 TASK = "infer_modnet_portrait_matting"
 
 
-@pytest.fixture
-def workflow(ikomia_workflow):
-    return ikomia_workflow()
-
-
-@pytest.fixture
-def task(workflow, checkpoint: Path):
-    task = workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
-    task.set_parameters({"model_weight_file": str(checkpoint)})
-    return task
-
-
 def write_rgb(path: Path, rgb: np.ndarray) -> Path:
     assert cv2.imwrite(str(path), rgb[..., ::-1])
     return path

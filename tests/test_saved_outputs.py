@@ -14,18 +14,6 @@ from modnet import estimate_foreground, over_color
 TASK = "infer_modnet_portrait_matting"
 
 
-@pytest.fixture
-def workflow(ikomia_workflow):
-    return ikomia_workflow()
-
-
-@pytest.fixture
-def task(workflow, checkpoint: Path):
-    task = workflow.add_task(name=TASK, public_hub=False, auto_connect=True)
-    task.set_parameters({"model_weight_file": str(checkpoint)})
-    return task
-
-
 def read_unchanged(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     assert image is not None, f"cannot read {path}"
