@@ -6,8 +6,9 @@ import functools
 import math
 import numbers
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,6 @@ from ..runtime.factory import check_backend, create_runner
 from ..runtime.precision import check_precision
 from .multiscale import (
     DEFAULT_QUALITY,
-    SEMANTIC_SIZE,
     AlphaAt,
     check_quality,
     fast_alpha,
@@ -65,10 +65,16 @@ def check_threshold(threshold: float) -> float:
 
 @dataclass(frozen=True)
 class MattingResult:
-    """The RGB image that was matted and its alpha matte (uint8, same height and width)."""
+    """The RGB image that was matted and its alpha matte (uint8, same height and width).
+
+    ``tensors``: when the pipeline ran on a device (see :attr:`MattingSession.output_device`),
+    the same image and matte as uint8 tensors there, from which :mod:`modnet.edit.outputs`
+    makes the outputs without uploading them again.
+    """
 
     image: np.ndarray
     matte: np.ndarray
+    tensors: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
 
     def cutout(self) -> np.ndarray:
         """H x W x 4 RGBA uint8: the image's colours with the matte as alpha."""
@@ -111,8 +117,15 @@ class MattingSession:
         self.network = create_runner(backend, self.weights, self.device, cache, precision)
         self.backend: str = self.network.name
         self.precision: str = self.network.precision
-        # On a GPU, PyTorch resizes and normalises too, so tensors stay on the device.
+        # On a GPU, PyTorch makes the whole matte and its outputs, so tensors stay on the
+        # device (tests set it on the CPU to run the same code).
         self.on_device = self.backend == "torch" and self.device != "cpu"
+
+    @property
+    def output_device(self) -> str | None:
+        """The device where the outputs of a matte are made (see :mod:`modnet.edit.outputs`):
+        the session's when its pipeline runs there, None for NumPy on the CPU."""
+        return self.device if self.on_device else None
 
     def predict(
         self,
@@ -134,11 +147,14 @@ class MattingSession:
         check_quality(quality)
         rgb = to_rgb_uint8(image)
         prepared = time.perf_counter()
+        tensors = None
         try:
-            if self.on_device and quality == "fast" and input_size <= SEMANTIC_SIZE:
-                size = network_size(*rgb.shape[:2], input_size)
-                matte = self.network.matte(rgb, size, timings)
-                self._fit_memory([size])
+            if self.on_device:
+                from .multiscale_torch import device_matte
+
+                tensors = device_matte(self.network, rgb, input_size, quality, timings)
+                matte = tensors[1].cpu().numpy()
+                self._fit_memory([network_size(*rgb.shape[:2], input_size)])
             else:
                 matte = self._host_matte(rgb, input_size, quality, timings)
         except NonFiniteOutputError as error:
@@ -146,7 +162,7 @@ class MattingSession:
         if timings is not None:
             # Validation and colour conversion count as preprocessing.
             timings["preprocess"] += prepared - start
-        return MattingResult(image=rgb, matte=matte)
+        return MattingResult(image=rgb, matte=matte, tensors=tensors)
 
     def _host_matte(
         self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None

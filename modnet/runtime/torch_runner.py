@@ -52,7 +52,8 @@ def half_semantic_branch(model: MODNet) -> MODNet:
 
 # TF32 is allowed or not for the whole process: one device call at a time may change that.
 _TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
-_TF32_LOCK = threading.Lock()
+# Reentrant: a device call made of several network passes holds it around them all.
+_TF32_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -112,6 +113,35 @@ class TorchRunner:
             trim(0)
         self.held_pixels = 0
 
+    def upload(self, rgb: np.ndarray) -> torch.Tensor:
+        """The H x W x 3 uint8 ``rgb`` as a uint8 tensor on the device, copied once."""
+        # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
+        return torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
+
+    def network_alpha(
+        self,
+        image: torch.Tensor,
+        size: tuple[int, int],
+        stages: dict[str, float] | None = None,
+    ) -> torch.Tensor:
+        """The network's 1 x 1 x h x w float alpha at ``size`` (height, width) for the H x W x
+        3 uint8 ``image`` tensor, resized and normalised on the device as the CPU path does.
+        Adds the seconds of preprocessing and forward pass to ``stages``, if given (the device
+        is synchronised for them)."""
+        self.held_pixels = max(self.held_pixels, size[0] * size[1])
+        clock = _Clock(self.device, stages)
+        with torch.inference_mode(), ieee_float32():
+            x = resize(image.permute(2, 0, 1)[None].float(), size)
+            if shrinks(image.shape, size):
+                round_as_opencv_area(x, image.shape[:2], size)
+            x = x.div_(127.5).sub_(1.0)
+            clock.lap("preprocess")
+            alpha = self.model(x)
+            clock.lap("forward")
+            if not torch.isfinite(alpha).all():
+                raise NonFiniteOutputError.for_output()
+        return alpha
+
     def matte(
         self,
         rgb: np.ndarray,
@@ -122,25 +152,17 @@ class TorchRunner:
         width) with every step on the device. ``timings`` as in
         :meth:`modnet.pipeline.session.MattingSession.predict` (the device is synchronised for
         them)."""
-        self.held_pixels = max(self.held_pixels, size[0] * size[1])
+        stages = {"preprocess": 0.0, "forward": 0.0}
         clock = _Clock(self.device, timings)
-        # The whole device call: the area resizes are matrix products.
+        # The whole device call, under the float32 settings: the area resizes are matrix products.
         with torch.inference_mode(), ieee_float32():
-            # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
-            image = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
-            image = image.permute(2, 0, 1)[None].float()
-            x = resize(image, size)
-            if shrinks(rgb.shape, size):
-                x.add_(0.5).floor_()  # as OpenCV rounds its uint8 area average
-            x = x.div_(127.5).sub_(1.0)
-            clock.lap("preprocess")
-            alpha = self.model(x)
-            clock.lap("forward")
-            if not torch.isfinite(alpha).all():
-                raise NonFiniteOutputError.for_output()
+            alpha = self.network_alpha(self.upload(rgb), size, stages)
             alpha = resize(alpha, rgb.shape[:2]).mul_(255.0).round_()
             matte = alpha[0, 0].to(torch.uint8).cpu().numpy()
         clock.lap("postprocess")
+        if timings is not None:
+            timings.update(stages)
+            timings["postprocess"] -= sum(stages.values())
         return matte
 
 
@@ -168,6 +190,17 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
+def round_as_opencv_area(
+    x: torch.Tensor, source: tuple[int, ...], target: tuple[int, ...]
+) -> torch.Tensor:
+    """Rounds in place, as OpenCV rounds a uint8 area average from ``source`` to ``target``
+    (height, width): half up where both sides shrink by whole factors (its integer fast path),
+    half to even elsewhere (its float path). The network is sensitive enough for the
+    difference to move some pixels by tens of grey levels."""
+    whole = all(before % after == 0 for before, after in zip(source, target, strict=True))
+    return x.add_(0.5).floor_() if whole else x.round_()
+
+
 @lru_cache(maxsize=8)
 def area_weights(source: int, target: int, device: torch.device) -> torch.Tensor:
     """``target`` x ``source`` matrix of cv2.INTER_AREA along one axis: output pixel ``i``
@@ -182,7 +215,7 @@ def area_weights(source: int, target: int, device: torch.device) -> torch.Tensor
 
 
 class _Clock:
-    """Records the seconds between laps into ``timings``, waiting for the device first."""
+    """Adds the seconds between laps to ``timings``, waiting for the device first."""
 
     def __init__(self, device: torch.device, timings: dict[str, float] | None) -> None:
         self.device = device
@@ -195,5 +228,5 @@ class _Clock:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         now = time.perf_counter()
-        self.timings[stage] = now - self.last
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
         self.last = now
