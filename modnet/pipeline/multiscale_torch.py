@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..image import network_size
+from ..limits import network_pixel_cap
 from ..runtime.torch_runner import TorchRunner, ieee_float32, resize
 from .guided_filter_torch import guided_upsample_torch
 from .multiscale import GUIDE_EPS, GUIDE_RADIUS, SEMANTIC_SIZE, high_sizes
@@ -82,10 +83,12 @@ def device_matte(
     with torch.inference_mode(), ieee_float32():
         image = runner.upload(rgb)
         height, width = rgb.shape[:2]
+        # Every pass under the cap of the input size asked for (see MattingSession.passes).
+        cap = network_pixel_cap(input_size)
         network_alpha = functools.cache(lambda size: runner.network_alpha(image, size, stages))
 
         def alpha_at(size: int) -> torch.Tensor:
-            return network_alpha(network_size(height, width, size))
+            return network_alpha(network_size(height, width, size, cap))
 
         if quality == "high":
             alpha = high_quality_alpha_torch(alpha_at, image, input_size)

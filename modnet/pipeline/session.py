@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import NonFiniteOutputError
 from ..image import network_size, resize, shrinks, to_rgb_uint8
-from ..limits import INPUT_SIZE_MAX, STRIDE
+from ..limits import INPUT_SIZE_MAX, STRIDE, network_pixel_cap
 from ..network.checkpoint_file import check_checkpoint_file
 from ..runtime.factory import check_backend, create_runner
 from ..runtime.precision import check_precision
@@ -169,7 +169,7 @@ class MattingSession:
     ) -> np.ndarray:
         stages = {"preprocess": 0.0, "forward": 0.0}
         sizes: list[tuple[int, int]] = []
-        alpha_at = self.passes(rgb, stages, sizes)
+        alpha_at = self.passes(rgb, stages, sizes, network_pixel_cap(input_size))
         start = time.perf_counter()
         if quality == "high":
             matte = high_quality_matte(alpha_at, rgb, input_size)
@@ -195,12 +195,15 @@ class MattingSession:
         rgb: np.ndarray,
         stages: dict[str, float] | None = None,
         sizes: list[tuple[int, int]] | None = None,
+        max_pixels: int | None = None,
     ) -> AlphaAt:
         """The float alpha of a pass of the network over the RGB uint8 ``rgb`` at an input
         size, at the network's resolution, for :mod:`modnet.pipeline.multiscale`. Input sizes
         that give the same network size (a long thin image is bounded by its pixel count) share
         one pass; ``stages``, if given, receives the seconds of preprocessing and forward passes,
-        ``sizes`` the network size of each pass."""
+        ``sizes`` the network size of each pass. ``max_pixels`` bounds every pass (by default
+        each pass's own cap): a matte's passes share the cap of the ``input_size`` asked for, so
+        that a long thin image's passes keep one size and share it."""
 
         @functools.cache
         def network_alpha(size: tuple[int, int]) -> np.ndarray:
@@ -208,7 +211,9 @@ class MattingSession:
                 sizes.append(size)
             return self._alpha(rgb, size, stages)
 
-        return lambda input_size: network_alpha(network_size(*rgb.shape[:2], input_size))
+        return lambda input_size: network_alpha(
+            network_size(*rgb.shape[:2], input_size, max_pixels)
+        )
 
     def _alpha(
         self, rgb: np.ndarray, size: tuple[int, int], stages: dict[str, float] | None = None
