@@ -11,23 +11,10 @@ import numpy as np
 
 from ..image import network_size, to_rgb_uint8
 from ..pipeline.session import check_input_size
+from ..video.frames import video_frames
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 FrameSource = str | os.PathLike[str] | Iterable[np.ndarray]
-
-
-def _video_frames(path: Path) -> Iterator[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ValueError(f"frames: cannot open {path} as a video")
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield np.ascontiguousarray(frame[..., ::-1])
-    finally:
-        capture.release()
 
 
 def _image_frames(paths: list[Path]) -> Iterator[np.ndarray]:
@@ -55,7 +42,7 @@ def iterate_frames(source: FrameSource) -> Iterator[np.ndarray]:
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
             return _image_frames([path])
         if path.is_file():
-            return _video_frames(path)
+            return video_frames(path)
         raise FileNotFoundError(f"frames: no such video file or folder: {path}")
     if isinstance(source, np.ndarray) and source.ndim == 3:
         raise ValueError("frames: expected several images (a 4-D array or a list), got one image")

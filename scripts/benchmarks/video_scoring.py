@@ -32,18 +32,9 @@ def synthetic(clip: SyntheticClip) -> Clip:
 
 
 def video(path: Path) -> Clip:
-    def frames() -> Iterator[np.ndarray]:
-        capture = cv2.VideoCapture(str(path))
-        try:
-            while True:
-                ok, frame = capture.read()
-                if not ok:
-                    return
-                yield np.ascontiguousarray(frame[..., ::-1])
-        finally:
-            capture.release()
+    from modnet.video.frames import video_frames
 
-    return Clip(path.name, frames)
+    return Clip(path.name, lambda: video_frames(path))
 
 
 # --- measures -------------------------------------------------------------------------------
