@@ -24,10 +24,10 @@ from infer_modnet_portrait_matting.modnet import (
     MatteStream,
     MattingResult,
     MattingSession,
+    Outputs,
+    OutputSettings,
     StreamFrame,
-    cutout,
-    estimate_foreground,
-    replace_background,
+    make_outputs,
     resolve_weights,
     select_device,
 )
@@ -41,6 +41,8 @@ from infer_modnet_portrait_matting.parameters import (
 WEIGHTS_FOLDER = Path(__file__).resolve().parent / "weights"
 CLASS_NAMES = ["background", "person"]
 CLASS_COLORS = [[0, 0, 0], [255, 64, 128]]
+# The parameters of what is made from a matte (see modnet.edit.outputs).
+OUTPUT_SETTINGS = ("foreground", "background", "background_color", "blur_strength", "threshold")
 # Studio draws the person mask over output 0 in this colour; background pixels stay clear.
 OVERLAY_COLORS = [CLASS_COLORS[1]]
 
@@ -147,28 +149,17 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             self._session_key = key
         return self._session
 
-    def _composite(
-        self,
-        param: InferModnetPortraitMattingParam,
-        image: np.ndarray,
-        foreground: np.ndarray,
-        matte: np.ndarray,
-    ) -> np.ndarray:
-        background_image = None
+    def _background_image(
+        self, param: InferModnetPortraitMattingParam, frame: tuple[int, int]
+    ) -> np.ndarray | None:
+        """The decoded background file for the 'image' background of a ``frame`` (height,
+        width); None for the others (the core says that 'image' needs one)."""
         if param.background != "image":
             self._backgrounds.clear()
-        elif param.background_image:  # else the core says that the 'image' background needs one
-            background_image = self._backgrounds.read(param.background_image, matte.shape)
-        return replace_background(
-            image,
-            foreground,
-            matte,
-            param.background,
-            param.background_color,
-            param.blur_strength,
-            background_image,
-            rgb=True,
-        )
+            return None
+        if not param.background_image:
+            return None
+        return self._backgrounds.read(param.background_image, frame)
 
     def _matte(
         self,
@@ -200,7 +191,7 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         )
 
     def _set_outputs(
-        self, param: InferModnetPortraitMattingParam, frame: StreamFrame, foreground: np.ndarray
+        self, param: InferModnetPortraitMattingParam, frame: StreamFrame, outputs: Outputs
     ) -> None:
         result = frame.result
         if frame.delayed:  # every output shows the frame whose matte this is
@@ -208,14 +199,13 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         else:
             self.forward_input_image(0, 0)
         self.get_output(1).set_image(result.matte)
-        self.get_output(2).set_image(cutout(foreground, result.matte))
+        self.get_output(2).set_image(outputs.cutout)
         segmentation = self.get_output(3)
         segmentation.set_class_names(CLASS_NAMES)
         segmentation.set_class_colors(CLASS_COLORS)
-        segmentation.set_mask(result.mask(param.threshold))
+        segmentation.set_mask(outputs.mask)
         self.set_output_color_map(0, 3, OVERLAY_COLORS, True)
-        composite = self._composite(param, result.image, foreground, result.matte)
-        self.get_output(4).set_image(composite)
+        self.get_output(4).set_image(outputs.composite)
 
     def run(self) -> None:
         self.begin_task_run()
@@ -225,15 +215,17 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
             raise ValueError("input 0: no image to matte")
         timings: dict[str, float] = {}
         frame = self._matte(param, image_input, timings)
+        settings = OutputSettings(**{name: getattr(param, name) for name in OUTPUT_SETTINGS})
+        background = self._background_image(param, frame.result.matte.shape)
+        # Made where the matte was made: on a GPU, only the finished arrays come back.
+        device = self._get_session(param).output_device
+        outputs = make_outputs(frame.result, settings, background, device, timings)
 
         start = time.perf_counter()
-        foreground = estimate_foreground(frame.result.image, frame.result.matte, param.foreground)
-        estimated = time.perf_counter()
-        self._set_outputs(param, frame, foreground)
+        self._set_outputs(param, frame, outputs)
         self.emit_step_progress()
         self.end_task_run()  # where Ikomia draws the mask over output 0
-        timings["foreground"] = estimated - start
-        timings["outputs"] = time.perf_counter() - estimated
+        timings["outputs"] += time.perf_counter() - start
         self.timings = timings
 
 

@@ -42,6 +42,8 @@ _EXPORTS = {
         "check_background_image",
         "read_background_image",
     ),
+    "edit.output_settings": ("OutputSettings", "Outputs"),
+    "edit.outputs": ("make_outputs",),
     "runtime.devices": ("cuda_available", "select_device"),
     "errors": ("CheckpointError", "NonFiniteOutputError"),
     "edit.foreground": (

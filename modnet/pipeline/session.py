@@ -52,6 +52,12 @@ def check_input_size(input_size: int) -> int:
     return value
 
 
+def mask_level(threshold: float) -> int:
+    """The lowest uint8 matte value that the person mask of ``threshold`` counts as a person:
+    ``matte / 255 >= threshold``."""
+    return math.ceil(check_threshold(threshold) * 255)
+
+
 def check_threshold(threshold: float) -> float:
     """Validates the segmentation ``threshold``: a real number (NumPy's included) in [0, 1]."""
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
@@ -82,8 +88,7 @@ class MattingResult:
 
     def mask(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
         """H x W uint8, 1 where ``matte / 255 >= threshold`` (person), else 0 (background)."""
-        level = math.ceil(check_threshold(threshold) * 255)
-        return (self.matte >= level).view(np.uint8)
+        return (self.matte >= mask_level(threshold)).view(np.uint8)
 
 
 class MattingSession:

@@ -115,8 +115,7 @@ class TorchRunner:
 
     def upload(self, rgb: np.ndarray) -> torch.Tensor:
         """The H x W x 3 uint8 ``rgb`` as a uint8 tensor on the device, copied once."""
-        # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
-        return torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
+        return upload(rgb, self.device)
 
     def network_alpha(
         self,
@@ -129,7 +128,7 @@ class TorchRunner:
         Adds the seconds of preprocessing and forward pass to ``stages``, if given (the device
         is synchronised for them)."""
         self.held_pixels = max(self.held_pixels, size[0] * size[1])
-        clock = _Clock(self.device, stages)
+        clock = Clock(self.device, stages)
         with torch.inference_mode(), ieee_float32():
             x = resize(image.permute(2, 0, 1)[None].float(), size)
             if shrinks(image.shape, size):
@@ -153,7 +152,7 @@ class TorchRunner:
         :meth:`modnet.pipeline.session.MattingSession.predict` (the device is synchronised for
         them)."""
         stages = {"preprocess": 0.0, "forward": 0.0}
-        clock = _Clock(self.device, timings)
+        clock = Clock(self.device, timings)
         # The whole device call, under the float32 settings: the area resizes are matrix products.
         with torch.inference_mode(), ieee_float32():
             alpha = self.network_alpha(self.upload(rgb), size, stages)
@@ -164,6 +163,12 @@ class TorchRunner:
             timings.update(stages)
             timings["postprocess"] -= sum(stages.values())
         return matte
+
+
+def upload(array: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """``array`` as a tensor of its type on ``device``, copied once."""
+    # torch takes no negative strides: a BGR photo flipped to RGB with [..., ::-1].
+    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
 
 @lru_cache(maxsize=1)
@@ -214,7 +219,7 @@ def area_weights(source: int, target: int, device: torch.device) -> torch.Tensor
     return (overlap.clamp_(min=0.0) / scale).to(device, torch.float32)
 
 
-class _Clock:
+class Clock:
     """Adds the seconds between laps to ``timings``, waiting for the device first."""
 
     def __init__(self, device: torch.device, timings: dict[str, float] | None) -> None:

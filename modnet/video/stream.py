@@ -198,7 +198,12 @@ class MatteStream:
             self._deliver(filtered)
 
     def _deliver(self, filtered: np.ndarray) -> None:
-        self._ready.append(MattingResult(self._pushed.popleft().image, filtered))
+        frame = self._pushed.popleft()
+        # A matte the filter left as it was keeps the session's device tensors, from which the
+        # outputs are made without uploading them again.
+        self._ready.append(
+            frame if filtered is frame.matte else MattingResult(frame.image, filtered)
+        )
 
     def _close_reader(self) -> None:
         if self._reader is not None:
