@@ -115,8 +115,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "precision",
         "Precision",
-        "auto: bfloat16 where OpenVINO runs on a CPU that computes it natively (the backbone "
-        "stays float32), float32 otherwise",
+        "auto: float16 on a CUDA GPU; on the CPU, bfloat16 where OpenVINO runs on a CPU that "
+        "computes it natively (the backbone stays float32), float32 otherwise. fp16: PyTorch on "
+        "a CUDA GPU only",
         "auto",
         choice(PRECISIONS),
         Combo(PRECISIONS),

@@ -114,7 +114,7 @@ def test_auto_on_the_cpu_is_the_fastest_checked_runtime(checkpoint: Path, cache:
 
 def test_auto_on_a_gpu_is_torch_without_a_trial(checkpoint: Path, tmp_path, monkeypatch) -> None:
     class FakeTorchRunner:
-        def __init__(self, model, device: str) -> None:
+        def __init__(self, model, device: str, precision: str) -> None:
             self.device = device
 
     def no_trial(*_args):

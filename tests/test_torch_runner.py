@@ -119,16 +119,29 @@ def test_device_pipeline_takes_a_bgr_photo_flipped_to_rgb(runner, ppm100_pairs) 
     np.testing.assert_array_equal(runner.matte(flipped, size), runner.matte(photo, size))
 
 
-def test_half_semantic_branch_keeps_the_matte(checkpoint: Path, runner, ppm100_pairs) -> None:
-    half = TorchRunner(load_model(checkpoint), "cpu", half=True)
+def test_fp16_runs_the_network_in_float16_near_the_float32_matte(
+    checkpoint: Path, runner, ppm100_pairs
+) -> None:
+    fp16 = TorchRunner(load_model(checkpoint), "cpu", "fp16")
     photo = quarter(ppm100_pairs[1][1])
     size = network_size(*photo.shape[:2], SMALL_INPUT)
 
-    change = grey_levels(half.matte(photo, size), runner.matte(photo, size))
+    matte = fp16.matte(photo, size)
 
-    # With the CPU's float16 kernels, six dev photos at 256 and 512 moved by at most 3 levels.
-    assert change.max() <= 3
-    assert change.mean() < 0.01
+    assert fp16.precision == "fp16"
+    assert {p.dtype for p in fp16.model.parameters()} == {torch.float16}
+    change = grey_levels(matte, runner.matte(photo, size))
+    # On this CPU's float16 kernels: at most 2 grey levels on this photo. A GPU's differ: on
+    # the dev photos, a few pixels moved by tens of levels there (see modnet.runtime.precision).
+    assert change.mean() < 0.05
+    assert (change > 2).mean() < 0.005
+
+
+def test_torch_runner_refuses_other_precisions(checkpoint: Path) -> None:
+    with pytest.raises(
+        ValueError, match=r"^precision: the torch runner runs fp32, fp16, got 'bf16'"
+    ):
+        TorchRunner(load_model(checkpoint), "cpu", "bf16")
 
 
 TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)

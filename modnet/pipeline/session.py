@@ -17,7 +17,7 @@ from ..image import network_size, resize, shrinks, to_rgb_uint8
 from ..limits import INPUT_SIZE_MAX, STRIDE, network_pixel_cap
 from ..network.checkpoint_file import check_checkpoint_file
 from ..runtime.factory import check_backend, create_runner
-from ..runtime.precision import check_precision
+from ..runtime.precision import check_device_precision, check_precision
 from .multiscale import (
     DEFAULT_QUALITY,
     AlphaAt,
@@ -97,10 +97,11 @@ class MattingSession:
     ``backend``: ``torch``, ``onnxruntime`` or ``openvino`` (conversions of the same weights,
     cached in ``cache_dir`` and checked against PyTorch) or ``auto`` (on the CPU the fastest of
     those two installed, timed once per machine; PyTorch on a GPU). With PyTorch on a GPU the
-    whole pipeline runs there, in IEEE float32 (see :mod:`modnet.runtime.torch_runner`).
+    whole pipeline runs there (see :mod:`modnet.runtime.torch_runner`).
 
     ``precision``: ``fp32``, ``bf16`` (OpenVINO on a CPU with native bfloat16, the backbone
-    kept in float32) or ``auto`` (``bf16`` where OpenVINO runs on such a CPU); see
+    kept in float32), ``fp16`` (PyTorch on a CUDA GPU) or ``auto`` (``fp16`` on a CUDA GPU,
+    ``bf16`` where OpenVINO runs on a CPU with native bfloat16); see
     :mod:`modnet.runtime.precision`. ``backend`` and ``precision`` hold what was chosen.
     """
 
@@ -114,8 +115,7 @@ class MattingSession:
     ) -> None:
         check_precision(precision, check_backend(backend))
         self.device = str(device)
-        if precision == "bf16" and self.device != "cpu":
-            raise ValueError(f"precision: bf16 runs on the CPU, got device '{self.device}'")
+        check_device_precision(precision, self.device)
         # Checked before any backend is tried: a missing file is not a reason to fall back.
         self.weights = check_checkpoint_file(weights)
         cache = Path(cache_dir).expanduser() if cache_dir is not None else None

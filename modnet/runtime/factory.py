@@ -17,6 +17,7 @@ import numpy as np
 
 from .export import load_model
 from .onnx_runner import onnx_runner
+from .precision import torch_precision
 
 logger = logging.getLogger(__name__)
 
@@ -63,4 +64,4 @@ def create_runner(
         return openvino_runner(weights, cache_dir, precision)
     from .torch_runner import TorchRunner
 
-    return TorchRunner(load_model(weights), device)
+    return TorchRunner(load_model(weights), device, torch_precision(precision, device))

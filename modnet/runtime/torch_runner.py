@@ -3,13 +3,12 @@
 On a CUDA GPU, :meth:`TorchRunner.matte` uploads the photo once as uint8, resizes, normalises,
 runs the network and scales the alpha back on the device, and downloads only the uint8 matte.
 
-Precision: ``scripts/benchmarks/benchmark_precision.py`` rounds each part's convolution
-operands to 10 mantissa bits, as float16 and TF32 (cuDNN's default for float32 on recent GPUs)
-do, and compares the mattes of the PPM-100 photos. Rounding in the backbone moves some pixels
-by tens of grey levels, so convolutions and matrix products run in IEEE float32 here (see
-:func:`ieee_float32`). Only the semantic branch stays within one grey level; ``half=True`` runs
-it in float16, which is not the default because that bound has not been checked on a GPU's own
-float16 kernels.
+Precision: ``fp32`` runs convolutions and matrix products in IEEE float32 (see
+:func:`ieee_float32`): ``scripts/benchmarks/benchmark_precision.py`` rounds each part's
+convolution operands to 10 mantissa bits, as TF32 (cuDNN's default for float32 on recent GPUs)
+does, and in the backbone that moves some pixels by tens of grey levels. ``fp16`` runs the
+whole network in float16 (the default on a CUDA GPU, see :mod:`modnet.runtime.precision`); the
+resizing around it stays in IEEE float32 either way.
 """
 
 from __future__ import annotations
@@ -24,31 +23,11 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..errors import NonFiniteOutputError
 from ..image import shrinks
 from ..limits import SHRINK_FACTOR
 from ..network.model import MODNet
-
-
-class Float16(nn.Module):
-    """Runs ``module`` in float16 between float32 inputs and outputs."""
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        self.module = module.half()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.module(x.half()).float()
-
-
-def half_semantic_branch(model: MODNet) -> MODNet:
-    """``model`` with its low-resolution semantic branch in float16."""
-    if not isinstance(model.lr_branch, Float16):
-        model.lr_branch = Float16(model.lr_branch)
-    return model
-
 
 # TF32 is allowed or not for the whole process: one device call at a time may change that.
 _TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
@@ -77,19 +56,26 @@ def ieee_float32() -> Iterator[None]:
                 flags.allow_tf32 = allowed
 
 
+# The arithmetic a runner may use, and the type of the network's weights and activations.
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
 class TorchRunner:
-    """``model`` moved once to ``device``; ``half`` runs its semantic branch in float16 (slow
-    on a CPU, whose float16 convolutions are not vectorised)."""
+    """``model`` moved once to ``device``, in ``precision`` (``fp32`` or ``fp16``: float16
+    weights and activations between float32 inputs and outputs; slow on a CPU, whose float16
+    convolutions are not vectorised)."""
 
     name = "torch"
-    precision = "fp32"
 
-    def __init__(self, model: MODNet, device: str, half: bool = False) -> None:
+    def __init__(self, model: MODNet, device: str, precision: str = "fp32") -> None:
+        if precision not in DTYPES:
+            raise ValueError(
+                f"precision: the torch runner runs {', '.join(DTYPES)}, got '{precision}'"
+            )
         self.device = torch.device(device)
-        if half:
-            model = half_semantic_branch(model)
-            self.precision = "fp32, semantic branch fp16"
-        self.model = model.to(self.device).eval()
+        self.precision = precision
+        self.dtype = DTYPES[precision]
+        self.model = model.to(self.device, self.dtype).eval()
         # The largest input (in pixels) run since memory was last given back.
         self.held_pixels = 0
 
@@ -97,7 +83,11 @@ class TorchRunner:
         """The network alone, NumPy in and out (see :mod:`modnet.runtime.factory`)."""
         self.held_pixels = max(self.held_pixels, x.shape[-2] * x.shape[-1])
         with torch.inference_mode(), ieee_float32():
-            return self.model(torch.from_numpy(x).to(self.device)).cpu().numpy()
+            return self.forward(torch.from_numpy(x).to(self.device)).cpu().numpy()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The N x 1 x h x w float32 alpha of the N x 3 x h x w float32 input on the device."""
+        return self.model(x.to(self.dtype)).float()
 
     def fit_memory(self, pixels: int) -> None:
         """Gives back the memory kept for inputs of more than ``SHRINK_FACTOR`` times
@@ -135,7 +125,7 @@ class TorchRunner:
                 round_as_opencv_area(x, image.shape[:2], size)
             x = x.div_(127.5).sub_(1.0)
             clock.lap("preprocess")
-            alpha = self.model(x)
+            alpha = self.forward(x)
             clock.lap("forward")
             if not torch.isfinite(alpha).all():
                 raise NonFiniteOutputError.for_output()
