@@ -28,6 +28,7 @@ from ..errors import NonFiniteOutputError
 from ..image import shrinks
 from ..limits import SHRINK_FACTOR
 from ..network.model import MODNet
+from .graphs import GRAPH_SHAPES, GraphCache, cuda_capture
 
 # TF32 is allowed or not for the whole process: one device call at a time may change that.
 _TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
@@ -63,11 +64,22 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 class TorchRunner:
     """``model`` moved once to ``device``, in ``precision`` (``fp32`` or ``fp16``: float16
     weights and activations between float32 inputs and outputs; slow on a CPU, whose float16
-    convolutions are not vectorised)."""
+    convolutions are not vectorised).
+
+    ``channels_last`` (default: on a CUDA GPU) keeps the activations in NHWC order, the one
+    cuDNN's fastest convolutions take. ``graph_shapes``: how many input shapes keep a CUDA
+    graph of the network (see :mod:`modnet.runtime.graphs`; on a CUDA GPU only, 0 for none)."""
 
     name = "torch"
 
-    def __init__(self, model: MODNet, device: str, precision: str = "fp32") -> None:
+    def __init__(
+        self,
+        model: MODNet,
+        device: str,
+        precision: str = "fp32",
+        channels_last: bool | None = None,
+        graph_shapes: int = GRAPH_SHAPES,
+    ) -> None:
         if precision not in DTYPES:
             raise ValueError(
                 f"precision: the torch runner runs {', '.join(DTYPES)}, got '{precision}'"
@@ -75,7 +87,11 @@ class TorchRunner:
         self.device = torch.device(device)
         self.precision = precision
         self.dtype = DTYPES[precision]
-        self.model = model.to(self.device, self.dtype).eval()
+        cuda = self.device.type == "cuda"
+        self.channels_last = cuda if channels_last is None else channels_last
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.model = model.to(self.device, self.dtype, memory_format=self.memory_format).eval()
+        self.graphs = GraphCache(cuda_capture if cuda else None, graph_shapes)
         # The largest input (in pixels) run since memory was last given back.
         self.held_pixels = 0
 
@@ -87,7 +103,11 @@ class TorchRunner:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The N x 1 x h x w float32 alpha of the N x 3 x h x w float32 input on the device."""
-        return self.model(x.to(self.dtype)).float()
+        x = x.to(self.dtype, memory_format=self.memory_format)
+        return self.graphs(self._network, x).float()
+
+    def _network(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
 
     def fit_memory(self, pixels: int) -> None:
         """Gives back the memory kept for inputs of more than ``SHRINK_FACTOR`` times
@@ -98,6 +118,7 @@ class TorchRunner:
         if self.held_pixels <= SHRINK_FACTOR * pixels:
             return
         if self.device.type == "cuda":
+            self.graphs.clear()  # each holds the activations of its shape
             torch.cuda.empty_cache()
         elif (trim := _malloc_trim()) is not None:
             trim(0)
