@@ -70,6 +70,14 @@ def high_sizes(input_size: int) -> tuple[int, ...]:
     return tuple(max(STRIDE, int(base * scale) // STRIDE * STRIDE) for scale in HIGH_SCALES)
 
 
+def pass_sizes(quality: str, input_size: int) -> tuple[int, ...]:
+    """The input sizes of the passes that a matte of ``quality`` at ``input_size`` runs, so
+    that the passes of several images can run together (see :func:`fast_alpha`,
+    :func:`high_alpha`)."""
+    first = high_sizes(input_size) if quality == "high" else (min(input_size, SEMANTIC_SIZE),)
+    return first + ((input_size,) if input_size > SEMANTIC_SIZE else ())
+
+
 def high_alpha(alpha_at: AlphaAt, input_size: int) -> np.ndarray:
     """The pixel-wise median of the passes at :func:`high_sizes`, at the largest one's size: a
     region that one scale gets wrong is outvoted by the other two. Above the semantic size, the

@@ -8,7 +8,6 @@ one of the same name, within float rounding.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 
@@ -19,8 +18,11 @@ from ..image import network_size
 from ..limits import network_pixel_cap
 from ..runtime.torch_runner import TorchRunner, ieee_float32, resize
 from .guided_filter_torch import guided_upsample_torch
-from .multiscale import GUIDE_EPS, GUIDE_RADIUS, SEMANTIC_SIZE, high_sizes
+from .multiscale import GUIDE_EPS, GUIDE_RADIUS, SEMANTIC_SIZE, high_sizes, pass_sizes
 
+# The most images that go through the network in one forward pass: the activations of a batch
+# grow with it, and a long list of photos must not exhaust the GPU's memory.
+MAX_BATCH = 16
 # The float alpha of one pass of the network at an input size, at the network's resolution.
 AlphaAt = Callable[[int], torch.Tensor]
 
@@ -77,27 +79,69 @@ def device_matte(
     device, both as tensors there: what :meth:`modnet.pipeline.session.MattingSession.predict`
     makes on the CPU for ``input_size`` and ``quality``. ``timings``, if given, receives the
     seconds of ``preprocess`` (upload and input resizing), ``forward`` and ``postprocess``."""
+    return device_mattes(runner, [rgb], input_size, quality, timings)[0]
+
+
+def device_mattes(
+    runner: TorchRunner,
+    rgbs: list[np.ndarray],
+    input_size: int,
+    quality: str,
+    timings: dict[str, float] | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """:func:`device_matte` of each of ``rgbs``, the passes of the same network size running
+    through the network together (at most :data:`MAX_BATCH` at a time). ``timings``: the
+    seconds of the whole batch."""
     start = time.perf_counter()
     stages = {"preprocess": 0.0, "forward": 0.0}
     # The whole device call under the float32 settings (see ieee_float32).
     with torch.inference_mode(), ieee_float32():
-        image = runner.upload(rgb)
-        height, width = rgb.shape[:2]
+        images = [runner.upload(rgb) for rgb in rgbs]
         # Every pass under the cap of the input size asked for (see MattingSession.passes).
         cap = network_pixel_cap(input_size)
-        network_alpha = functools.cache(lambda size: runner.network_alpha(image, size, stages))
+        known = _batched_passes(runner, images, pass_sizes(quality, input_size), cap, stages)
+        results = []
+        for image, alphas in zip(images, known, strict=True):
+            height, width = image.shape[:2]
 
-        def alpha_at(size: int) -> torch.Tensor:
-            return network_alpha(network_size(height, width, size, cap))
+            def alpha_at(size: int, image=image, alphas=alphas) -> torch.Tensor:
+                shape = network_size(image.shape[0], image.shape[1], size, cap)
+                if shape not in alphas:  # a pass that pass_sizes did not foresee
+                    alphas[shape] = runner.network_alpha(image, shape, stages)
+                return alphas[shape]
 
-        if quality == "high":
-            alpha = high_quality_alpha_torch(alpha_at, image, input_size)
-        else:
-            alpha = resize(fast_alpha_torch(alpha_at, input_size), (height, width))
-        matte = alpha[0, 0].mul(255.0).round_().to(torch.uint8)
+            if quality == "high":
+                alpha = high_quality_alpha_torch(alpha_at, image, input_size)
+            else:
+                alpha = resize(fast_alpha_torch(alpha_at, input_size), (height, width))
+            results.append((image, alpha[0, 0].mul(255.0).round_().to(torch.uint8)))
         if timings is not None:
             if runner.device.type == "cuda":
                 torch.cuda.synchronize(runner.device)
             timings.update(stages)
             timings["postprocess"] = time.perf_counter() - start - sum(stages.values())
-    return image, matte
+    return results
+
+
+def _batched_passes(
+    runner: TorchRunner,
+    images: list[torch.Tensor],
+    sizes: tuple[int, ...],
+    cap: int,
+    stages: dict[str, float],
+) -> list[dict[tuple[int, int], torch.Tensor]]:
+    """For each image, the 1 x 1 x h x w alpha of its pass at each input size of ``sizes``,
+    keyed by network size; the passes of one network size run in batches."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, image in enumerate(images):
+        shapes = {network_size(image.shape[0], image.shape[1], size, cap) for size in sizes}
+        for shape in sorted(shapes):
+            groups.setdefault(shape, []).append(index)
+    known: list[dict[tuple[int, int], torch.Tensor]] = [{} for _ in images]
+    for shape, members in groups.items():
+        for first in range(0, len(members), MAX_BATCH):
+            batch = members[first : first + MAX_BATCH]
+            alphas = runner.network_alphas([images[i] for i in batch], shape, stages)
+            for index, alpha in zip(batch, alphas.split(1), strict=True):
+                known[index][shape] = alpha
+    return known

@@ -6,6 +6,7 @@ import functools
 import math
 import numbers
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ DEFAULT_THRESHOLD = 0.5
 INPUT_SIZES = (
     f"a multiple of {STRIDE} from {STRIDE} to {INPUT_SIZE_MAX} (e.g. {DEFAULT_INPUT_SIZE})"
 )
+
+
+def _pixels(size: tuple[int, int]) -> int:
+    return size[0] * size[1]
 
 
 def _type_name(value: object) -> str:
@@ -159,7 +164,7 @@ class MattingSession:
 
                 tensors = device_matte(self.network, rgb, input_size, quality, timings)
                 matte = tensors[1].cpu().numpy()
-                self._fit_memory([network_size(*rgb.shape[:2], input_size)])
+                self._fit_memory(_pixels(network_size(*rgb.shape[:2], input_size)))
             else:
                 matte = self._host_matte(rgb, input_size, quality, timings)
         except NonFiniteOutputError as error:
@@ -168,6 +173,49 @@ class MattingSession:
             # Validation and colour conversion count as preprocessing.
             timings["preprocess"] += prepared - start
         return MattingResult(image=rgb, matte=matte, tensors=tensors)
+
+    def predict_batch(
+        self,
+        images: Sequence[np.ndarray],
+        input_size: int = DEFAULT_INPUT_SIZE,
+        timings: dict[str, float] | None = None,
+        quality: str = DEFAULT_QUALITY,
+    ) -> list[MattingResult]:
+        """:meth:`predict` of each of ``images``, in order. On a device, the passes of images
+        whose network sizes are equal (same-size photos, video frames) go through the network
+        together; on the CPU, the images are matted one by one. ``timings``, if given,
+        receives the seconds of each stage summed over the images."""
+        if not self.on_device:
+            results = []
+            for image in images:
+                stages: dict[str, float] = {}
+                results.append(self.predict(image, input_size, stages, quality))
+                if timings is not None:
+                    for stage, seconds in stages.items():
+                        timings[stage] = timings.get(stage, 0.0) + seconds
+            return results
+        from .multiscale_torch import MAX_BATCH, device_mattes
+
+        start = time.perf_counter()
+        input_size = check_input_size(input_size)
+        check_quality(quality)
+        rgbs = [to_rgb_uint8(image) for image in images]
+        if not rgbs:
+            return []
+        prepared = time.perf_counter()
+        try:
+            pairs = device_mattes(self.network, rgbs, input_size, quality, timings)
+        except NonFiniteOutputError as error:
+            raise NonFiniteOutputError(f"{self.weights}: {error}") from None
+        # A batch holds the activations of its images together.
+        largest = max(_pixels(network_size(*rgb.shape[:2], input_size)) for rgb in rgbs)
+        self._fit_memory(min(len(rgbs), MAX_BATCH) * largest)
+        if timings is not None:
+            timings["preprocess"] += prepared - start
+        return [
+            MattingResult(image=rgb, matte=pair[1].cpu().numpy(), tensors=pair)
+            for rgb, pair in zip(rgbs, pairs, strict=True)
+        ]
 
     def _host_matte(
         self, rgb: np.ndarray, input_size: int, quality: str, timings: dict[str, float] | None
@@ -181,19 +229,19 @@ class MattingSession:
         else:
             alpha = fast_alpha(alpha_at, input_size)
             matte = resize(np.rint(alpha * 255.0).astype(np.uint8), rgb.shape[1], rgb.shape[0])
-        self._fit_memory(sizes)
+        # Counted per image, since an image's passes differ in size by design.
+        self._fit_memory(max(_pixels(size) for size in sizes))
         if timings is not None:
             timings.update(stages)
             timings["postprocess"] = time.perf_counter() - start - sum(stages.values())
         return matte
 
-    def _fit_memory(self, sizes: list[tuple[int, int]]) -> None:
+    def _fit_memory(self, pixels: int) -> None:
         """Lets a runner that keeps memory for the largest input it ran (OpenVINO, PyTorch)
-        give back what an image whose passes had these network ``sizes`` did not need: counted
-        per image, since an image's passes differ in size by design."""
+        give back what an input of ``pixels`` did not need."""
         fit_memory = getattr(self.network, "fit_memory", None)
         if fit_memory is not None:
-            fit_memory(max(height * width for height, width in sizes))
+            fit_memory(pixels)
 
     def passes(
         self,
