@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import CHECKPOINT, REPO
 
@@ -62,3 +63,20 @@ def test_cpu_distance_benchmark_prints_a_row_per_round(tmp_path: Path) -> None:
         before, after = (float(ns) for ns in cells[1].split(", "))
         assert before > 0 and after > 0
         assert all(float(ms) > 0 for ms in cells[3:])
+
+
+def test_gpu_benchmark_says_plainly_that_it_needs_cuda() -> None:
+    # This machine has no CUDA GPU (as CI): the benchmark must say so rather than fail.
+    assert not torch.cuda.is_available()
+    script = REPO / "scripts" / "benchmarks" / "benchmark_gpu.py"
+
+    done = subprocess.run(
+        [sys.executable, str(script), "--shared", str(CHECKPOINT.parents[1])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 2
+    assert "needs CUDA" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

@@ -66,8 +66,9 @@ def old_network_size(h: int, w: int) -> tuple[int, int]:
     return rh - rh % 32, rw - rw % 32
 
 
-def old_recipe(image: np.ndarray, model: Any) -> np.ndarray:
-    """The original plugin's pipeline on an RGB uint8 image, returning its RGBA cutout."""
+def old_recipe(image: np.ndarray, model: Any, device: str = "cpu") -> np.ndarray:
+    """The original plugin's pipeline on an RGB uint8 image, returning its RGBA cutout; the
+    ``model`` and its input on ``device``."""
     import torch
     import torch.nn.functional as F
     from torchvision import transforms
@@ -75,7 +76,7 @@ def old_recipe(image: np.ndarray, model: Any) -> np.ndarray:
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
     )
-    im = transform(Image.fromarray(image))[None, :, :, :]
+    im = transform(Image.fromarray(image))[None, :, :, :].to(device)
     _, _, h, w = im.shape
     rh, rw = old_network_size(h, w)
     im = F.interpolate(im, size=(rh, rw), mode="area")
