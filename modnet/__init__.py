@@ -43,6 +43,7 @@ _EXPORTS = {
         "read_background_image",
     ),
     "runtime.devices": ("cuda_available", "select_device"),
+    "runtime.threads": ("check_network_threads", "network_threads", "set_network_threads"),
     "errors": ("CheckpointError", "NonFiniteOutputError"),
     "edit.foreground": (
         "DEFAULT_FOREGROUND",

@@ -13,6 +13,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from modnet import check_network_threads
+
 from .decode import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels
 from .inputs import InputFile, collect_inputs
 from .local import process_local
@@ -36,8 +38,11 @@ class RayOptions:
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int = 1
+    # Threads of each actor's network (None: the CPUs it reserves, at least 1).
+    network_threads: int | None = None
 
     def __post_init__(self) -> None:
+        check_network_threads(self.network_threads)
         for name in ("concurrency", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -30,6 +30,7 @@ from ..errors import NonFiniteOutputError
 from ..image import shrinks
 from ..limits import SHRINK_FACTOR
 from ..network.model import MODNet
+from .threads import network_threads
 
 
 class Float16(nn.Module):
@@ -90,6 +91,9 @@ class TorchRunner:
             model = half_semantic_branch(model)
             self.precision = "fp32, semantic branch fp16"
         self.model = model.to(self.device).eval()
+        threads = network_threads()
+        if threads is not None and self.device.type == "cpu":
+            torch.set_num_threads(threads)
         # The largest input (in pixels) run since memory was last given back.
         self.held_pixels = 0
 
