@@ -132,7 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--concurrency", type=_parsed(int), default=1, help="Ray: actors")
     add("--num-cpus", type=_parsed(float), default=1.0, help="Ray: CPUs per actor")
     add("--num-gpus", type=_parsed(float), default=0.0, help="Ray: GPUs per actor")
-    add("--batch-size", type=_parsed(int), default=1, help="Ray: photos per actor call")
+    add(
+        "--batch-size",
+        type=_parsed(int),
+        default=1,
+        help="photos per network call on a GPU, grouped by network size (Ray: also photos per "
+        "actor call)",
+    )
     add("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -173,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest=args.manifest,
             root=args.root,
             threads=args.threads,
+            batch_size=args.batch_size,
             ray_options=RayOptions(
                 args.address,
                 args.concurrency,

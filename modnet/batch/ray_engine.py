@@ -33,6 +33,7 @@ import numpy as np
 
 from modnet import set_network_threads
 
+from .grouping import matte_jobs
 from .inputs import InputFile
 from .options import BatchOptions
 from .outputs import OutputLayout
@@ -85,8 +86,7 @@ class MatteActor:
             self.work.decode(job, bytes(data))
             jobs.append(job)
         with self.network:
-            for job in jobs:
-                self.work.matte(job)
+            matte_jobs(self.work, jobs, len(jobs))
         for job in jobs:
             self.work.write(job)
         return {
