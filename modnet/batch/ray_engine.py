@@ -175,6 +175,9 @@ def _rows_to_jobs(
         compute=ray.data.ActorPoolStrategy(
             size=ray_options.concurrency,
             max_concurrent_calls_per_actor=CALLS_PER_ACTOR,
+            # No batches queued beyond those running: the first actor ready would otherwise
+            # take twice its share of a short run while the others start.
+            max_tasks_in_flight_per_actor=CALLS_PER_ACTOR,
             # Calls run at once in the actor's threads, not only their batching: the network
             # lock is the actor's own.
             enable_true_multi_threading=True,
