@@ -45,6 +45,7 @@ _EXPORTS = {
     "edit.output_settings": ("OutputSettings", "Outputs"),
     "edit.outputs": ("make_outputs",),
     "runtime.devices": ("cuda_available", "select_device"),
+    "runtime.threads": ("check_network_threads", "network_threads", "set_network_threads"),
     "errors": ("CheckpointError", "NonFiniteOutputError"),
     "edit.foreground": (
         "DEFAULT_FOREGROUND",

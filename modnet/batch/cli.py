@@ -25,6 +25,8 @@ from modnet import (
     PRECISIONS,
     QUALITIES,
     check_background_color,
+    check_network_threads,
+    set_network_threads,
 )
 
 from .decode import DEFAULT_MAX_MEGAPIXELS
@@ -109,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"local engine: decoding and writing threads each (default {default_threads()})",
     )
     add(
+        "--network-threads",
+        type=_parsed(lambda text: check_network_threads(int(text))),
+        default=None,
+        help="threads of the network on the CPU, per session (default: every core for the "
+        "local engine, each Ray actor's --num-cpus)",
+    )
+    add(
         "--max-megapixels",
         type=_parsed(float),
         default=DEFAULT_MAX_MEGAPIXELS,
@@ -123,7 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--concurrency", type=_parsed(int), default=1, help="Ray: actors")
     add("--num-cpus", type=_parsed(float), default=1.0, help="Ray: CPUs per actor")
     add("--num-gpus", type=_parsed(float), default=0.0, help="Ray: GPUs per actor")
-    add("--batch-size", type=_parsed(int), default=1, help="Ray: photos per actor call")
+    add(
+        "--batch-size",
+        type=_parsed(int),
+        default=1,
+        help="photos per network call on a GPU, grouped by network size (Ray: also photos per "
+        "actor call)",
+    )
     add("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -154,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         options = options_from(args)
+        if args.engine == "local":
+            set_network_threads(args.network_threads)
         summary = run_batch(
             args.input,
             args.output,
@@ -162,8 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest=args.manifest,
             root=args.root,
             threads=args.threads,
+            batch_size=args.batch_size,
             ray_options=RayOptions(
-                args.address, args.concurrency, args.num_cpus, args.num_gpus, args.batch_size
+                args.address,
+                args.concurrency,
+                args.num_cpus,
+                args.num_gpus,
+                args.batch_size,
+                args.network_threads,
             ),
             max_megapixels=args.max_megapixels,
             progress=not args.no_progress,

@@ -3,7 +3,10 @@ queues so that memory holds a few photos at a time, however many are waiting.
 
 One thread runs the network (ONNX Runtime, OpenVINO and PyTorch use every core for one image;
 a second network thread would only compete with the first). ``threads`` threads decode ahead of
-it and as many write behind it; each queue between stages holds at most ``queue_depth`` photos.
+it and as many write behind it; each queue between stages holds at most ``queue_depth`` photos
+(or ``batch_size``). Where the session mattes several photos in one call (on a GPU, see
+:mod:`modnet.batch.grouping`), the network thread takes the photos decoded so far, up to
+``batch_size``, together.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+from .grouping import batch_predictor, matte_jobs
 from .inputs import InputFile
 from .work import Job, PhotoWork
 
@@ -37,17 +41,19 @@ def process_local(
     work: PhotoWork,
     threads: int | None = None,
     queue_depth: int = DEFAULT_QUEUE_DEPTH,
+    batch_size: int = 1,
 ) -> Iterator[Job]:
     """Runs the stages of ``work`` on ``files``; the returned iterator yields each job when it
     is finished, in the order they finish. The network is loaded before this returns, so that a
     weights or backend error stops the run rather than failing every photo."""
     threads = check_threads(threads) if threads is not None else default_threads()
-    work.session  # noqa: B018 (loads the network now: see above)
-    return _pipeline(files, work, threads, queue_depth)
+    # Loads the network now (see above); photos are taken together only where it gains.
+    batch_size = batch_size if batch_predictor(work.session) is not None else 1
+    return _pipeline(files, work, threads, max(queue_depth, batch_size), batch_size)
 
 
 def _pipeline(
-    files: Sequence[InputFile], work: PhotoWork, threads: int, queue_depth: int
+    files: Sequence[InputFile], work: PhotoWork, threads: int, queue_depth: int, batch_size: int
 ) -> Iterator[Job]:
     todo: queue.Queue[InputFile | None] = queue.Queue()
     decoded: queue.Queue[Job | None] = queue.Queue(maxsize=queue_depth)
@@ -63,9 +69,12 @@ def _pipeline(
             decoded.put(job)
 
     def network() -> None:
-        while (job := decoded.get()) is not _END:
-            work.matte(job)
-            matted.put(job)
+        ended = False
+        while not ended:
+            jobs, ended = _take(decoded, batch_size)
+            matte_jobs(work, jobs, batch_size)
+            for job in jobs:
+                matted.put(job)
 
     def write() -> None:
         while (job := matted.get()) is not _END:
@@ -85,6 +94,22 @@ def _pipeline(
         if isinstance(item, BaseException):
             raise item
         yield item
+
+
+def _take(source: queue.Queue[Job | None], count: int) -> tuple[list[Job], bool]:
+    """The next job (waiting for it) and those already waiting, up to ``count``; and whether
+    the end of the queue was reached."""
+    jobs: list[Job] = []
+    item = source.get()
+    while item is not _END:
+        jobs.append(item)
+        if len(jobs) == count:
+            return jobs, False
+        try:
+            item = source.get_nowait()
+        except queue.Empty:
+            return jobs, False
+    return jobs, True
 
 
 def _start(target: Callable[[], None], count: int, failures: queue.Queue) -> list[threading.Thread]:

@@ -13,6 +13,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from modnet import check_network_threads
+
 from .decode import DEFAULT_MAX_MEGAPIXELS, check_max_megapixels
 from .inputs import InputFile, collect_inputs
 from .local import process_local
@@ -36,16 +38,27 @@ class RayOptions:
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int = 1
+    # Threads of each actor's network (None: the CPUs it reserves, at least 1).
+    network_threads: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("concurrency", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        check_network_threads(self.network_threads)
+        check_positive("concurrency", self.concurrency)
+        check_batch_size(self.batch_size)
         for name in ("num_cpus", "num_gpus"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name}: expected a number of 0 or more, got {value!r}")
+
+
+def check_positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def check_batch_size(batch_size: int) -> int:
+    return check_positive("batch_size", batch_size)
 
 
 def check_engine(engine: str) -> str:
@@ -63,14 +76,18 @@ def run_batch(
     manifest: str | Path | None = None,
     root: str | Path | None = None,
     threads: int | None = None,
+    batch_size: int = 1,
     ray_options: RayOptions | None = None,
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Mattes the photos of ``source`` (see :func:`modnet.batch.inputs.collect_inputs`) into
     ``output``; returns the summary. Photos that the manifest (default
-    ``output/manifest.jsonl``) records as done with the same options are skipped."""
+    ``output/manifest.jsonl``) records as done with the same options are skipped.
+    ``batch_size``: the local engine's photos per network call where the session takes several
+    (on a GPU, see :mod:`modnet.batch.grouping`); the Ray engine's is ``ray_options.batch_size``."""
     check_engine(engine)
+    check_batch_size(batch_size)
     check_max_megapixels(max_megapixels)
     output = Path(output).expanduser().absolute()
     tree = collect_inputs(source, root, skip=output)
@@ -87,7 +104,7 @@ def run_batch(
             if not log.is_done(file, digest, layout.targets(file.relative), output)
         ]
         work = PhotoWork(options, layout, max_megapixels)
-        jobs = _engine_jobs(engine, pending, work, tree.root, threads, ray_options)
+        jobs = _engine_jobs(engine, pending, work, tree.root, threads, batch_size, ray_options)
         tally = Tally()  # started after listing and loading: the throughput of the work
         with tqdm(total=len(pending), unit="img", disable=not progress, file=sys.stderr) as bar:
             for job in jobs:
@@ -144,12 +161,13 @@ def _engine_jobs(
     work: PhotoWork,
     input_root: Path,
     threads: int | None,
+    batch_size: int,
     ray_options: RayOptions | None,
 ) -> Iterator[Job]:
     if not pending:
         return iter(())
     if engine == "local":
-        return process_local(pending, work, threads)
+        return process_local(pending, work, threads, batch_size=batch_size)
     from .ray_engine import process_ray  # Ray is an optional extra
 
     return process_ray(pending, work, input_root, ray_options or RayOptions())

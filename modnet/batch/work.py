@@ -175,10 +175,3 @@ class PhotoWork:
                 rgb=True,
             )
         return images
-
-    def process(self, job: Job, data: bytes) -> Job:
-        """All stages in turn, for an engine that runs them in one place."""
-        self.decode(job, data)
-        self.matte(job)
-        self.write(job)
-        return job

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import NonFiniteOutputError
 from ..limits import SHRINK_FACTOR
 from .export import EXPORT_TOLERANCE, export_cache, export_error, export_onnx, load_model
+from .threads import network_threads
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class OnnxRuntimeRunner:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.enable_cpu_mem_arena = arena != "off"
+        options.intra_op_num_threads = network_threads() or 0  # 0: ONNX Runtime's default
         self.arena = arena
         self.shrink = ort.RunOptions()
         self.shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")

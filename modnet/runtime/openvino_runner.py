@@ -26,6 +26,7 @@ import numpy as np
 from ..limits import SHRINK_FACTOR
 from .export import EXPORT_TOLERANCE
 from .precision import resolve_precision
+from .threads import network_threads
 
 if TYPE_CHECKING:
     import openvino as ov
@@ -85,11 +86,15 @@ class OpenVinoRunner:
 
     def _compile(self) -> list[ov.InferRequest]:
         hints = {"backbone": "f32", "heads": "f32" if self.precision == "fp32" else "bf16"}
+        threads = network_threads()
+        common = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads is not None:
+            common["INFERENCE_NUM_THREADS"] = threads
         return [
             self.core.compile_model(
                 str(self.folder / f"{part}.xml"),
                 "CPU",
-                {"INFERENCE_PRECISION_HINT": hints[part], "PERFORMANCE_HINT": "LATENCY"},
+                {"INFERENCE_PRECISION_HINT": hints[part], **common},
             ).create_infer_request()
             for part in PARTS
         ]

@@ -29,6 +29,7 @@ from ..image import shrinks
 from ..limits import SHRINK_FACTOR
 from ..network.model import MODNet
 from .graphs import GRAPH_SHAPES, GraphCache, cuda_capture
+from .threads import network_threads
 
 # TF32 is allowed or not for the whole process: one device call at a time may change that.
 _TF32_FLAGS = (torch.backends.cudnn, torch.backends.cuda.matmul)
@@ -92,6 +93,9 @@ class TorchRunner:
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.model = model.to(self.device, self.dtype, memory_format=self.memory_format).eval()
         self.graphs = GraphCache(cuda_capture if cuda else None, graph_shapes)
+        threads = network_threads()
+        if threads is not None and self.device.type == "cpu":
+            torch.set_num_threads(threads)
         # The largest input (in pixels) run since memory was last given back.
         self.held_pixels = 0
 

@@ -3,6 +3,7 @@ and Ray nodes started on this machine."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -64,10 +65,11 @@ def bare_loop(source: Path, output: Path, flags: list[str]) -> dict:
             "images_per_second": (done + failed) / seconds, "stage_seconds": {}}  # fmt: skip
 
 
-def output_bytes(folder: Path) -> dict[str, bytes]:
-    """Relative path -> bytes of the output images under ``folder``."""
+def output_bytes(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of the bytes of the output images under ``folder`` (digests:
+    a thousand photos' outputs do not fit in memory)."""
     return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.suffix in (".png", ".jpg", ".webp")
     }

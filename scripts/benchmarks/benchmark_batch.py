@@ -7,10 +7,13 @@ the same outputs, (b) the local engine, (c) the Ray engine on this machine (one 
 for it). Prints images/s side by side, the peak resident memory of each run's whole process tree
 (Ray's daemons and workers included), the per-stage times, a check that the three wrote the
 same bytes, and a kill-and-resume check (SIGKILL at a random point, then a rerun). With
-``--two-nodes``, runs the Ray engine again on two Ray nodes started on this machine. The
-temporary folder is deleted at the end::
+``--two-nodes``, runs the Ray engine again on two Ray nodes started on this machine. Each
+run's outputs are reduced to digests and deleted as soon as it ends, and the temporary folder
+at the end, so that the disk holds the photos and one run's outputs. The issue-sized run, a
+thousand photos, bare loop against the local engine only (``--runs``, ``--no-resume``)::
 
     python scripts/benchmarks/benchmark_batch.py --count 60 [--input-size 512] [--two-nodes]
+    python scripts/benchmarks/benchmark_batch.py --count 1000 --runs bare,local --no-resume
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,7 +85,7 @@ def cli(source: Path, output: Path, flags: list[str], *extra: str) -> list[str]:
 def report(name: str, run: dict, baseline: float | None) -> None:
     summary = run["summary"]
     rate = summary["images_per_second"]
-    ratio = f"{rate / baseline:.3f}" if baseline else "1.000"
+    ratio = f"{rate / baseline:.3f}" if baseline else "-"
     processed = summary["done"] + summary["failed"]
     print(
         f"{name:<10} {processed:>5} {summary['failed']:>6} {rate:>8.3f} {ratio:>7} "
@@ -89,7 +94,9 @@ def report(name: str, run: dict, baseline: float | None) -> None:
 
 
 def stage_table(runs: dict[str, dict]) -> None:
-    stages = list(runs["local"]["summary"]["stage_seconds"])
+    if not runs:
+        return
+    stages = list(next(iter(runs.values()))["summary"]["stage_seconds"])
     print("\nper-stage time, ms per photo (summed over threads/actors):")
     print(f"{'stage':<11}" + "".join(f"{name:>10}" for name in runs))
     for stage in stages:
@@ -120,16 +127,37 @@ def temporary_folder() -> Iterator[Path]:
         yield Path(folder)
 
 
-def main() -> None:
+RUNS = ("bare", "local", "ray")
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=60, help="photos (plus 3 broken files)")
     parser.add_argument("--input-size", type=int, default=512)
     parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--runs", default=",".join(RUNS), help="of bare,local,ray")
     parser.add_argument("--concurrency", type=int, default=2, help="Ray actors")
+    parser.add_argument("--actor-cpus", type=int, default=1, help="CPUs each Ray actor reserves")
+    parser.add_argument("--no-resume", action="store_true", help="no kill-and-resume check")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--two-nodes", action="store_true")
     parser.add_argument("--bare", nargs=2, metavar=("INPUT", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.runs = [run for run in RUNS if run in args.runs.split(",")]
+    return args
+
+
+def measured(name: str, command: list[str], output: Path, digests: dict, marker=None) -> dict:
+    """Runs ``command`` measured, keeps the digests of what it wrote in ``digests[name]`` and
+    deletes its outputs, so that the disk holds one run's outputs at a time."""
+    run = run_measured(command, marker)
+    digests[name] = output_bytes(output)
+    shutil.rmtree(output)
+    return run
+
+
+def main() -> None:
+    args = parse_args()
     flags = ["--model-weight-file", str(CHECKPOINT), "--backend", args.backend,
              "--precision", "fp32", "--input-size", str(args.input_size)]  # fmt: skip
     if args.bare:
@@ -140,50 +168,68 @@ def main() -> None:
         sizes = build_photos(source, args.count, args.seed)
         print(f"{args.count} photos, {min(sizes):.2f} to {max(sizes):.1f} MP (median "
               f"{sorted(sizes)[len(sizes) // 2]:.1f}), + {len(BROKEN) + 1} broken files; "
-              f"input size {args.input_size}, backend {args.backend}")  # fmt: skip
-        bare_command = [sys.executable, __file__, "--bare", str(source), str(work / "bare"),
-                        "--input-size", str(args.input_size),
-                        "--backend", args.backend]  # fmt: skip
-        runs = {"bare loop": run_measured(bare_command), "local": None, "ray": None}
-        runs["local"] = run_measured(cli(source, work / "local", flags))
-        ray_flags = ["--engine", "ray", "--concurrency", str(args.concurrency), "--num-cpus", "1"]
-        with ray_cluster([2]) as (address, marker):
-            runs["ray"] = run_measured(
-                cli(source, work / "ray", flags, *ray_flags, "--address", address), marker
-            )
+              f"input size {args.input_size}, backend {args.backend}; load average "
+              f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+        runs: dict[str, dict] = {}
+        digests: dict[str, dict] = {}
+        if "bare" in args.runs:
+            bare_command = [sys.executable, __file__, "--bare", str(source), str(work / "bare"),
+                            "--input-size", str(args.input_size),
+                            "--backend", args.backend]  # fmt: skip
+            runs["bare loop"] = measured("bare", bare_command, work / "bare", digests)
+        if "local" in args.runs:
+            command = cli(source, work / "local", flags)
+            runs["local"] = measured("local", command, work / "local", digests)
+        ray_flags = ["--engine", "ray", "--concurrency", str(args.concurrency),
+                     "--num-cpus", str(args.actor_cpus)]  # fmt: skip
+        if "ray" in args.runs:
+            with ray_cluster([os.cpu_count() or 2]) as (address, marker):
+                command = cli(source, work / "ray", flags, *ray_flags, "--address", address)
+                runs["ray"] = measured("ray", command, work / "ray", digests, marker)
         print("\nrun        images failed  img/s  ratio  img/s(wall)  peak MiB")
         print("           (img/s: after loading; ratio: to the bare loop; wall: whole process)")
-        baseline = runs["bare loop"]["summary"]["images_per_second"]
+        bare = runs.get("bare loop")
+        baseline = bare["summary"]["images_per_second"] if bare else None
         for name, run in runs.items():
-            report(name, run, None if name == "bare loop" else baseline)
-        local_rate = runs["local"]["summary"]["images_per_second"]
-        ray_rate = runs["ray"]["summary"]["images_per_second"]
-        print(f"ray / local: {ray_rate / local_rate:.3f}")
-        stage_table(runs)
-        local_bytes = output_bytes(work / "local")
-        print(f"\nsame bytes: bare == local {output_bytes(work / 'bare') == local_bytes}, "
-              f"ray == local {output_bytes(work / 'ray') == local_bytes} "
-              f"({len(local_bytes)} files)")  # fmt: skip
-        after = random.Random(args.seed).uniform(0.2, 0.8) * runs["local"]["wall"]
-        resumed = kill_and_resume(source, work / "killed", flags, after)
-        lines = (work / "killed" / "manifest.jsonl").read_text().splitlines()
-        paths = [json.loads(line)["path"] for line in lines]
-        once = sorted(paths) == sorted(set(paths)) and len(paths) == args.count + 3
-        print(f"\nkill-and-resume: SIGKILL after {after:.1f} s, {resumed['recorded_before_kill']}"
-              f" photos recorded; resumed: skipped {resumed['summary']['skipped']}, done "
-              f"{resumed['summary']['done']}, failed {resumed['summary']['failed']}, exit "
-              f"{resumed['exit']}; outputs identical to the uninterrupted run: "
-              f"{output_bytes(work / 'killed') == local_bytes}; each input once in the "
-              f"manifest: {once}")  # fmt: skip
+            report(name, run, baseline)
+        if {"local", "ray"} <= set(runs):
+            local_rate = runs["local"]["summary"]["images_per_second"]
+            print(f"ray / local: {runs['ray']['summary']['images_per_second'] / local_rate:.3f}")
+        stage_table({name: run for name, run in runs.items() if name != "bare loop"})
+        reference = next(iter(digests.values()))
+        print("\nsame bytes: " + ", ".join(f"{name} {digest == reference}"
+              for name, digest in digests.items()) + f" ({len(reference)} files)")  # fmt: skip
+        if not args.no_resume:
+            resume_check(source, work / "killed", flags, runs, args, reference)
         if args.two_nodes:
             with ray_cluster([1, 1]) as (address, marker):
                 nodes = ray_nodes(address)
-                two = run_measured(
-                    cli(source, work / "ray2", flags, *ray_flags, "--address", address), marker
-                )
+                command = cli(source, work / "ray2", flags, *ray_flags, "--address", address)
+                two = measured("ray2", command, work / "ray2", digests, marker)
             print(f"\ntwo Ray nodes ({nodes} alive): {two['summary']['images_per_second']:.3f} "
-                  f"img/s, peak {two['peak_mib']:.0f} MiB, same bytes as local: "
-                  f"{output_bytes(work / 'ray2') == local_bytes}")  # fmt: skip
+                  f"img/s, peak {two['peak_mib']:.0f} MiB, same bytes: "
+                  f"{digests['ray2'] == reference}")  # fmt: skip
+            stage_table({"ray2": two})
+
+
+def resume_check(
+    source: Path, output: Path, flags: list[str], runs: dict, args: argparse.Namespace,
+    reference: dict,
+) -> None:  # fmt: skip
+    """SIGKILLs the local engine at a random point of a run's length, resumes it, and checks
+    its outputs and manifest."""
+    length = runs.get("local", next(iter(runs.values())))["wall"]
+    after = random.Random(args.seed).uniform(0.2, 0.8) * length
+    resumed = kill_and_resume(source, output, flags, after)
+    lines = (output / "manifest.jsonl").read_text().splitlines()
+    paths = [json.loads(line)["path"] for line in lines]
+    once = sorted(paths) == sorted(set(paths)) and len(paths) == args.count + 3
+    print(f"\nkill-and-resume: SIGKILL after {after:.1f} s, {resumed['recorded_before_kill']}"
+          f" photos recorded; resumed: skipped {resumed['summary']['skipped']}, done "
+          f"{resumed['summary']['done']}, failed {resumed['summary']['failed']}, exit "
+          f"{resumed['exit']}; outputs identical to the uninterrupted run: "
+          f"{output_bytes(output) == reference}; each input once in the "
+          f"manifest: {once}")  # fmt: skip
 
 
 if __name__ == "__main__":
