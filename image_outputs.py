@@ -9,6 +9,7 @@ single-channel matte as one channel, and under auto-save adds its own suffix to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -25,6 +26,15 @@ _TO_BGR = {3: cv2.COLOR_RGB2BGR, 4: cv2.COLOR_RGBA2BGRA}
 ALPHA_EXTENSIONS = (".png", ".webp", ".tif", ".tiff", ".avif", ".bmp", ".dib")
 # Named when a file name has no extension OpenCV can write; OpenCV accepts a few more.
 COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".avif")
+
+
+def colour_overlay(mask: np.ndarray, colour: Sequence[int]) -> np.ndarray:
+    """H x W x 4 RGBA: ``colour``, opaque, where the 0/1 uint8 ``mask`` is 1, transparent black
+    elsewhere: the overlay that Ikomia makes from a mask output and a one-colour colour map with
+    zero reserved (``set_output_color_map``), for a colour other than black. Each pixel is one
+    product of 32-bit integers, its four bytes at once."""
+    packed = np.array([*colour, 255], np.uint8).view(np.uint32)
+    return np.multiply(mask, packed, dtype=np.uint32).view(np.uint8).reshape(*mask.shape, 4)
 
 
 def write_image(path: str | Path, image: np.ndarray, name: str = "image") -> None:

@@ -33,6 +33,7 @@ _EXPORTS = {
         "check_background_color",
         "check_blur_strength",
         "cutout",
+        "over_black",
         "over_color",
         "replace_background",
     ),

@@ -13,6 +13,7 @@ from modnet.edit.compositing import (
     check_blur_strength,
     cover,
     cutout,
+    over_black,
     over_blur,
     over_color,
     over_image,
@@ -73,6 +74,19 @@ def test_over_black_is_the_blend_with_black() -> None:
     # The same rounding as any other colour's blend, whose black would be 0 + (0 - 0).
     almost_black = over_color(foreground, matte, (0, 0, 1))
     np.testing.assert_array_equal(out[..., :2], almost_black[..., :2])
+
+
+def test_over_black_of_the_cutout_is_over_color_black() -> None:
+    rng = np.random.default_rng(7)
+    foreground = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    matte = rng.integers(0, 256, (64, 96), dtype=np.uint8)
+    matte[:8], matte[8:16] = 0, 255  # every product, rounding included, and both ends
+
+    np.testing.assert_array_equal(
+        over_black(cutout(foreground, matte)), over_color(foreground, matte, (0, 0, 0))
+    )
+    with pytest.raises(ValueError, match="rgba: expected uint8 H x W x 4"):
+        over_black(foreground)
 
 
 def test_over_image_uses_the_covering_background(disc: np.ndarray) -> None:

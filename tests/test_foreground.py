@@ -134,7 +134,8 @@ def test_sampling_matches_bilinear_resizing() -> None:
     height, width = 130, 170
     y, x = np.divmod(np.arange(height * width), width)
 
-    values = _sample(small, (x + 0.5) * 50 / width - 0.5, (y + 0.5) * 40 / height - 0.5)
+    planes = np.ascontiguousarray(small.transpose(2, 0, 1))
+    values = _sample(planes, (x + 0.5) * 50 / width - 0.5, (y + 0.5) * 40 / height - 0.5)
 
     expected = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     np.testing.assert_allclose(values, expected.reshape(-1, 3), atol=2e-3)

@@ -88,6 +88,15 @@ def over_color(
     return _blend(foreground, background, matte)
 
 
+def over_black(rgba: np.ndarray) -> np.ndarray:
+    """H x W x 3 RGB: an RGBA cutout over black, as :func:`over_color` makes it from its
+    layers (colours times alpha / 255, rounded), in two of OpenCV's colour conversions: faster
+    than ``over_color`` where the cutout is made anyway."""
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"rgba: expected uint8 H x W x 4, got {rgba.dtype} {rgba.shape}")
+    return cv2.cvtColor(cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA), cv2.COLOR_RGBA2RGB)
+
+
 def over_image(foreground: np.ndarray, matte: np.ndarray, background: np.ndarray) -> np.ndarray:
     """H x W x 3 RGB: the foreground over ``background`` (any format accepted by
     :func:`modnet.image.to_rgb_uint8`), resized to cover the frame and centred."""

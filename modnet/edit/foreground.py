@@ -157,7 +157,8 @@ def _blur_fusion(
     """Coarse-to-fine passes over the 3 x H x W colour planes ``image`` and their H x W
     ``alpha``: each blurs F weighted by alpha^2 and B by (1 - alpha)^2 (pixels that mostly show
     one layer say most about it), then moves both by least squares towards explaining the
-    image. Returns the last pass's smooth F and B, each H x W x 3."""
+    image. Returns the last pass's smooth F and B, 3 x H x W planes each (the last pass only
+    blurs: nothing uses its moved F and B)."""
     beta = 1 - alpha
     fg_weight, bg_weight = alpha * alpha, beta * beta
     fg_mix, bg_mix = estimator.foreground_weight, estimator.background_weight
@@ -167,13 +168,22 @@ def _blur_fusion(
     fg_gain = alpha / denominator
     bg_gain = beta * (fg_mix / bg_mix) / denominator
     fg = bg = image
-    for size in estimator.box_sizes:
+    *moves, last = estimator.box_sizes
+    for size in moves:
         smooth_f = _normalised_blur(fg, fg_weight, size)
         smooth_b = _normalised_blur(bg, bg_weight, size)
-        residual = image - alpha * smooth_f - beta * smooth_b
-        fg = np.clip(smooth_f + fg_gain * residual, 0, 1)
-        bg = np.clip(smooth_b + bg_gain * residual, 0, 1)
-    return cv2.merge(tuple(smooth_f)), cv2.merge(tuple(smooth_b))
+        # image - alpha smooth F - beta smooth B, then smooth + gain * residual, clipped: in
+        # place, in the same order of operations (fresh arrays cost page faults).
+        residual = alpha * smooth_f
+        np.subtract(image, residual, out=residual)
+        residual -= beta * smooth_b
+        fg = fg_gain * residual
+        fg += smooth_f
+        np.clip(fg, 0, 1, out=fg)
+        residual *= bg_gain
+        residual += smooth_b
+        bg = np.clip(residual, 0, 1, out=residual)
+    return _normalised_blur(fg, fg_weight, last), _normalised_blur(bg, bg_weight, last)
 
 
 def _normalised_blur(planes: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
@@ -186,8 +196,8 @@ def _normalised_blur(planes: np.ndarray, weight: np.ndarray, size: int) -> np.nd
     return weighted
 
 
-def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear values of the H x W x 3 ``image`` at N points, as N x 3 (a view of 3 x N
+def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear values of the 3 x H x W ``planes`` at N points, as N x 3 (a view of 3 x N
     planes)."""
     count = x.size
     rows = -(-count // _REMAP_ROW)
@@ -196,7 +206,7 @@ def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         padded = np.zeros(rows * _REMAP_ROW, np.float32)
         padded[:count] = coordinate
         maps.append(padded.reshape(rows, _REMAP_ROW))
-    samples = np.empty((image.shape[2], rows, _REMAP_ROW), np.float32)
-    for plane, values in zip(cv2.split(image), samples, strict=True):
+    samples = np.empty((len(planes), rows, _REMAP_ROW), np.float32)
+    for plane, values in zip(planes, samples, strict=True):
         cv2.remap(plane, *maps, cv2.INTER_LINEAR, dst=values, borderMode=cv2.BORDER_REPLICATE)
-    return samples.reshape(image.shape[2], -1)[:, :count].T
+    return samples.reshape(len(planes), -1)[:, :count].T

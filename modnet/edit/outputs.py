@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from ..pipeline.session import MattingResult
-from .compositing import cutout, replace_background
+from .compositing import cutout, over_black, replace_background
 from .foreground import estimate_foreground
 from .output_settings import Outputs, OutputSettings
 
@@ -42,17 +42,22 @@ def make_outputs(
     image, matte = result.image, result.matte
     foreground = estimate_foreground(image, matte, settings.foreground)
     estimated = time.perf_counter()
-    composite = replace_background(
-        image,
-        foreground,
-        matte,
-        settings.background,
-        settings.background_color,
-        settings.blur_strength,
-        background_image,
-        rgb=settings.rgb,
-    )
-    outputs = Outputs(cutout(foreground, matte), composite, result.mask(settings.threshold))
+    rgba = cutout(foreground, matte)
+    if settings.background == "transparent" and settings.rgb:
+        # What replace_background makes for it, from the cutout already made.
+        composite = over_black(rgba)
+    else:
+        composite = replace_background(
+            image,
+            foreground,
+            matte,
+            settings.background,
+            settings.background_color,
+            settings.blur_strength,
+            background_image,
+            rgb=settings.rgb,
+        )
+    outputs = Outputs(rgba, composite, result.mask(settings.threshold))
     if timings is not None:
         timings["foreground"] = estimated - start
         timings["outputs"] = time.perf_counter() - estimated

@@ -2,8 +2,9 @@
 
 Usage: python scripts/tools/readme_images.py [--output-dir images]
 
-- studio_overlay.jpg: output 0 with the person mask that Studio draws over it (Ikomia's own
-  overlay, from ``set_output_color_map``), blended at half opacity;
+- studio_overlay.jpg: output 0 with the person mask that Studio draws over it (the overlay the
+  task sets on output 0, the one Ikomia would make from ``set_output_color_map``), blended at
+  half opacity;
 - saved_cutout.png: the cutout exactly as ``run_on(folder=...)`` auto-saves it (RGBA PNG);
 - edges_raw_vs_estimated.png: a crop of the hair on a dark background (output 4) with the
   photo's colours (left) and the estimated ones (right), enlarged 4x without smoothing;
