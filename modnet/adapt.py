@@ -16,7 +16,14 @@ PLUGIN_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / PHOTOGRAPHIC.
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from .soc.adapt import DEFAULT_EPOCHS, DEFAULT_LEARNING_RATE, DEFAULT_WORKING_SIZE
+    from .soc.adapt import (
+        DEFAULT_ANCHOR_WEIGHT,
+        DEFAULT_AVERAGE_DECAY,
+        DEFAULT_EPOCHS,
+        DEFAULT_FREEZE_BACKBONE,
+        DEFAULT_LEARNING_RATE,
+        DEFAULT_WORKING_SIZE,
+    )
     from .soc.losses import SOCWeights
 
     parser = argparse.ArgumentParser(
@@ -43,7 +50,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE)
     parser.add_argument("--semantic-scale", type=float, default=SOCWeights.semantic_scale)
     parser.add_argument("--detail-scale", type=float, default=SOCWeights.detail_scale)
+    parser.add_argument(
+        "--anchor-weight",
+        type=float,
+        default=DEFAULT_ANCHOR_WEIGHT,
+        help="L2-SP: weight of the pull towards the original weights, 0 for none",
+    )
+    parser.add_argument(
+        "--average-decay",
+        type=float,
+        default=DEFAULT_AVERAGE_DECAY,
+        help="keep a moving average of the weights with this decay, 0 for none",
+    )
+    parser.add_argument(
+        "--freeze-backbone",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULT_FREEZE_BACKBONE,
+        help="adapt only the branches and heads, not the MobileNetV2 encoder",
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads of PyTorch (default: one per core); fewer on a busy machine",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument(
         "--distilled-heads", type=Path, help="heads used when the checkpoint's are zero"
@@ -62,6 +92,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"--weights: no checkpoint at {args.weights}; give the path of a MODNet .ckpt"
         )
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SystemExit(f"--threads: expected an integer >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         settings = SOCSettings(
             epochs=args.epochs,
@@ -70,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
             learning_rate=args.learning_rate,
             loss_weights=SOCWeights(args.semantic_scale, args.detail_scale),
             working_size=args.working_size,
+            anchor_weight=args.anchor_weight,
+            average_decay=args.average_decay,
+            freeze_backbone=args.freeze_backbone,
             seed=args.seed,
             device=args.device,
             progress=not args.quiet,

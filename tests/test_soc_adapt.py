@@ -63,6 +63,43 @@ def test_adaptation_learns_and_keeps_the_norm_layers(checkpoint, tiny_frames):
     assert any(k.startswith("f_branch.") for k in changed)
 
 
+def distance(network: nn.Module, before: dict[str, torch.Tensor], prefix: str = "") -> float:
+    after = network.state_dict()
+    return sum(
+        float(((after[k].float() - v.float()) ** 2).sum())
+        for k, v in before.items()
+        if k.startswith(prefix)
+    )
+
+
+def test_a_frozen_backbone_keeps_the_encoder_and_adapts_the_branches(checkpoint, tiny_frames):
+    network, heads = fresh(checkpoint)
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    settings = quiet(max_iterations=3, freeze_backbone=True)
+    report = adapt_network(network, heads, tiny_frames, settings)
+    assert report.iterations == 3 and all(np.isfinite(report.losses).ravel())
+    assert distance(network, before, "backbone.") == 0.0
+    assert distance(network, before, "f_branch.") > 0.0
+    assert distance(network, before, "hr_branch.") > 0.0
+
+
+def test_the_anchor_and_the_average_hold_the_weights_closer(checkpoint, tiny_frames):
+    moved = {}
+    for name, options in {
+        "free": {},
+        "anchored": {"anchor_weight": 1e4},
+        "averaged": {"average_decay": 0.9},
+    }.items():
+        network, heads = fresh(checkpoint)
+        before = {k: v.clone() for k, v in network.state_dict().items()}
+        adapt_network(
+            network, heads, tiny_frames, quiet(max_iterations=4, learning_rate=1e-4, **options)
+        )
+        moved[name] = distance(network, before)
+    assert 0.0 < moved["anchored"] < 0.5 * moved["free"]
+    assert 0.0 < moved["averaged"] < 0.5 * moved["free"]
+
+
 def test_the_semantic_loss_falls_on_a_repeated_frame(checkpoint, tiny_frames):
     network, heads = fresh(checkpoint)
     report = adapt_network(network, heads, tiny_frames[:1], quiet(epochs=6, learning_rate=1e-4))
@@ -181,3 +218,9 @@ def test_settings_refuse_bad_values():
         SOCWeights(semantic_scale=-1.0)
     with pytest.raises(ValueError, match="device"):
         SOCSettings(device="tpu")
+    with pytest.raises(ValueError, match="anchor_weight"):
+        SOCSettings(anchor_weight=-0.1)
+    with pytest.raises(ValueError, match="average_decay"):
+        SOCSettings(average_decay=1.0)
+    with pytest.raises(ValueError, match="freeze_backbone"):
+        SOCSettings(freeze_backbone="yes")

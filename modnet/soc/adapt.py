@@ -22,17 +22,27 @@ from .checkpoint import DISTILLED_HEADS, load_for_soc, official_state
 from .frames import FrameSource, check_working_size, read_frames, to_tensor_batch
 from .heads import Heads, SubObjectiveNet
 from .losses import SOCWeights, soc_losses
+from .regularisers import Anchor, WeightAverage
 
 DEFAULT_WORKING_SIZE = 256
 DEFAULT_EPOCHS = 1
 DEFAULT_LEARNING_RATE = 1e-5
 ADAM_BETAS = (0.9, 0.99)
+DEFAULT_ANCHOR_WEIGHT = 0.0
+DEFAULT_AVERAGE_DECAY = 0.0
+DEFAULT_FREEZE_BACKBONE = False
 
 
 @dataclass(frozen=True)
 class SOCSettings:
     """How SOC runs. ``max_iterations`` and ``max_seconds`` (None: no limit) end it before
-    ``epochs`` epochs; ``working_size`` is the frames' short side (a multiple of 32)."""
+    ``epochs`` epochs; ``working_size`` is the frames' short side (a multiple of 32).
+
+    What keeps the result close to the original network (see :mod:`modnet.soc.regularisers`):
+    ``anchor_weight``, the L2-SP penalty's weight (0: none); ``average_decay``, the decay of
+    the weights' moving average that replaces the last weights (0: none); ``freeze_backbone``,
+    whether only the branches and heads learn, the MobileNetV2 encoder staying as it is.
+    """
 
     epochs: int = DEFAULT_EPOCHS
     max_iterations: int | None = None
@@ -40,6 +50,9 @@ class SOCSettings:
     learning_rate: float = DEFAULT_LEARNING_RATE
     loss_weights: SOCWeights = field(default_factory=SOCWeights)
     working_size: int = DEFAULT_WORKING_SIZE
+    anchor_weight: float = DEFAULT_ANCHOR_WEIGHT
+    average_decay: float = DEFAULT_AVERAGE_DECAY
+    freeze_backbone: bool = DEFAULT_FREEZE_BACKBONE
     seed: int = 0
     device: str = "cpu"
     progress: bool = True
@@ -58,6 +71,16 @@ class SOCSettings:
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate: expected a number > 0, got {self.learning_rate}")
         check_working_size(self.working_size)
+        if not (isinstance(self.anchor_weight, int | float) and self.anchor_weight >= 0):
+            raise ValueError(f"anchor_weight: expected a number >= 0, got {self.anchor_weight!r}")
+        if not (isinstance(self.average_decay, int | float) and 0 <= self.average_decay < 1):
+            raise ValueError(
+                f"average_decay: expected a number in [0, 1), got {self.average_decay!r}"
+            )
+        if not isinstance(self.freeze_backbone, bool):
+            raise ValueError(
+                f"freeze_backbone: expected True or False, got {self.freeze_backbone!r}"
+            )
         if not self.device.startswith(("cpu", "cuda")):
             raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
@@ -81,6 +104,21 @@ def _frozen_copy(model: SubObjectiveNet) -> SubObjectiveNet:
     return backup
 
 
+def _predictions(
+    model: SubObjectiveNet, backup: SubObjectiveNet, image: torch.Tensor, frozen_backbone: bool
+) -> tuple[torch.Tensor, ...]:
+    """(semantic, detail, matte) of ``model`` and (detail, matte) of ``backup`` on ``image``;
+    a frozen backbone is the same in both, so it encodes once and learns nothing."""
+    if frozen_backbone:
+        with torch.no_grad():
+            encoded = model.network.backbone(image)
+            _, backup_detail, backup_matte = backup.decode(image, *encoded)
+        return (*model.decode(image, *encoded), backup_detail, backup_matte)
+    with torch.no_grad():
+        _, backup_detail, backup_matte = backup(image)
+    return (*model(image), backup_detail, backup_matte)
+
+
 def adapt_network(
     network: MODNet, heads: Heads, frames: list[np.ndarray], settings: SOCSettings
 ) -> SOCReport:
@@ -92,37 +130,43 @@ def adapt_network(
     model = SubObjectiveNet(network, heads).to(device)
     model.train()
     model.freeze_norm()
+    if settings.freeze_backbone:
+        model.network.backbone.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=settings.learning_rate, betas=ADAM_BETAS)
-    total = settings.epochs * len(frames)
+    anchor = Anchor(trainable, settings.anchor_weight)
+    average = WeightAverage(trainable, settings.average_decay)
+    # The frames of each epoch in a new random order; a backup is taken as each epoch starts.
+    schedule = np.concatenate([order.permutation(len(frames)) for _ in range(settings.epochs)])
     if settings.max_iterations is not None:
-        total = min(total, settings.max_iterations)
+        schedule = schedule[: settings.max_iterations]
     report = SOCReport()
     start = time.perf_counter()
-    with tqdm(total=total, desc="SOC", unit="frame", disable=not settings.progress) as bar:
-        for _ in range(settings.epochs):
-            backup = _frozen_copy(model)
-            for index in order.permutation(len(frames)):
-                image = torch.from_numpy(to_tensor_batch([frames[index]])).to(device)
-                semantic, detail, matte = model(image)
-                with torch.no_grad():
-                    _, backup_detail, backup_matte = backup(image)
-                semantic_loss, detail_loss = soc_losses(
-                    semantic, detail, matte, backup_detail, backup_matte, settings.loss_weights
-                )
-                optimizer.zero_grad(set_to_none=True)
-                (semantic_loss + detail_loss).backward()
-                optimizer.step()
-                report.losses.append((semantic_loss.item(), detail_loss.item()))
-                report.iterations += 1
-                report.seconds = time.perf_counter() - start
-                bar.update()
-                bar.set_postfix(semantic=f"{semantic_loss:.4f}", detail=f"{detail_loss:.4f}")
-                if report.iterations >= total or (
-                    settings.max_seconds is not None and report.seconds >= settings.max_seconds
-                ):
-                    model.cpu().eval()
-                    return report
+    with tqdm(schedule, "SOC", unit="frame", disable=not settings.progress) as bar:
+        for step, index in enumerate(bar):
+            if step % len(frames) == 0:
+                backup = _frozen_copy(model)
+            image = torch.from_numpy(to_tensor_batch([frames[index]])).to(device)
+            semantic, detail, matte, backup_detail, backup_matte = _predictions(
+                model, backup, image, settings.freeze_backbone
+            )
+            semantic_loss, detail_loss = soc_losses(
+                semantic, detail, matte, backup_detail, backup_matte, settings.loss_weights
+            )
+            loss = semantic_loss + detail_loss
+            if (penalty := anchor.penalty()) is not None:
+                loss = loss + penalty
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            average.update()
+            report.losses.append((semantic_loss.item(), detail_loss.item()))
+            report.iterations += 1
+            report.seconds = time.perf_counter() - start
+            bar.set_postfix(semantic=f"{semantic_loss:.4f}", detail=f"{detail_loss:.4f}")
+            if settings.max_seconds is not None and report.seconds >= settings.max_seconds:
+                break
+    average.apply()
     model.cpu().eval()
     return report
 

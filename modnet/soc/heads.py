@@ -92,13 +92,24 @@ class SubObjectiveNet(nn.Module):
         self.heads = heads
 
     def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        features = self.features(img)
-        return self.predict(img, *features)
+        return self.decode(img, *self.network.backbone(img))
+
+    def decode(
+        self, img: torch.Tensor, *encoded: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(semantic, detail, matte) from the backbone's features ``encoded`` of ``img``: with
+        a frozen backbone, one encoding serves the network and its frozen backup."""
+        return self.predict(img, *self.branches(img, *encoded))
 
     def features(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(lr8x, hr2x, matte): what the heads read, and the network's matte."""
+        return self.branches(img, *self.network.backbone(img))
+
+    def branches(
+        self, img: torch.Tensor, enc2x: torch.Tensor, enc4x: torch.Tensor, enc32x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(lr8x, hr2x, matte) from the backbone's features of ``img``."""
         net = self.network
-        enc2x, enc4x, enc32x = net.backbone(img)
         lr8x = net.lr_branch(enc32x)
         hr2x = net.hr_branch(img, enc2x, enc4x, lr8x)
         return lr8x, hr2x, net.f_branch(img, lr8x, hr2x)
