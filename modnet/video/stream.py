@@ -204,7 +204,10 @@ class MatteStream:
             return MattingResult(image, ahead.matte, tensors)
         if self._reader is None:
             self._reader = FileReader.at(position, image)
-        first, *following = predict_batch([image, *self._reader.read_many(READ_AHEAD - 1)])
+        frames = [image, *self._reader.read_many(READ_AHEAD - 1)]
+        # What the filter needs of the frames alone (stable's flow) starts while they are matted.
+        self._filter.prefetch(frames)
+        first, *following = predict_batch(frames)
         self._ahead.extend(following)
         return first
 
