@@ -170,24 +170,26 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         """The frame to show and its matte, through the temporal filter of its stream."""
         session = self._get_session(param)
 
-        def predict(rgb: np.ndarray) -> MattingResult:
-            # Summed: a call may matte two frames (the first of a video, and the next one).
+        def predict_batch(rgbs: list[np.ndarray]) -> list[MattingResult]:
+            # Summed: a call may matte several frames (the first of a video, and those after).
             stages: dict[str, float] = {}
-            result = session.predict(rgb, param.input_size, stages, param.quality)
+            results = session.predict_batch(rgbs, param.input_size, stages, param.quality)
             for stage, seconds in stages.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
-            return result
+            return results
 
         image = image_input.get_image()
         still = still_image(image_input, self.get_output(1).auto_save)
         return self._stream.matte(
             image,
-            predict,
+            lambda rgb: predict_batch([rgb])[0],
             "none" if still else param.temporal,
             settings=tuple(getattr(param, name) for name in MATTE_SETTINGS),
             video=isinstance(image_input, dataprocess.CVideoIO),
             position=file_position(image_input),
             timings=timings,
+            # On a GPU, a file's next frames go through the network together.
+            predict_batch=predict_batch if session.on_device else None,
         )
 
     def _set_outputs(

@@ -304,3 +304,47 @@ def test_another_file_starts_a_new_stream(video, tmp_path: Path) -> None:
     answers = play(stream, network, str(other), other_frames, start=3, temporal="stable")
 
     np.testing.assert_array_equal(answers[0].result.matte, other_frames[0][..., 1])
+
+
+# --- video files matted in batches (a session on a device) -------------------------------------
+
+
+class FakeBatchNetwork(FakeNetwork):
+    """Also mattes several images at once, and records how many each time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def batch(self, images: list[np.ndarray]) -> list[MattingResult]:
+        self.batches.append(len(images))
+        return [self(image) for image in images]
+
+
+@pytest.mark.parametrize("method", ["none", "stable", "ofd"])
+def test_file_frames_matted_in_batches_get_the_mattes_of_frame_by_frame(video, method) -> None:
+    path, frames = video
+    network = FakeBatchNetwork()
+
+    answers = play(
+        MatteStream(), network, path, frames, temporal=method, predict_batch=network.batch
+    )
+
+    expected = play(MatteStream(), FakeNetwork(), path, frames, temporal=method)
+    assert_mattes(answers, [answer.result.matte for answer in expected])
+    for answer, frame in zip(answers, frames, strict=True):
+        np.testing.assert_array_equal(answer.result.image, frame)
+    assert network.calls == len(frames)  # each frame matted once
+    assert max(network.batches) > 1
+
+
+def test_batched_frames_start_again_after_a_jump(video) -> None:
+    path, frames = video
+    stream, network = MatteStream(), FakeBatchNetwork()
+    play(stream, network, path, frames[:2], temporal="stable", predict_batch=network.batch)
+
+    answers = play(
+        stream, network, path, frames[4:], start=4, temporal="stable", predict_batch=network.batch
+    )
+
+    assert_mattes(answers, filtered("stable", frames[4:]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import cv2
 import numpy as np
@@ -347,3 +348,34 @@ def test_stable_takes_frames_of_any_size(size: tuple[int, int]) -> None:
         image = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
         matte = rng.integers(0, 255, size, dtype=np.uint8)
         assert stable.push(image, matte).shape == size
+
+
+def test_stable_with_frames_told_in_advance_gives_the_same_mattes(monkeypatch) -> None:
+    from modnet.video import temporal
+
+    rng = np.random.default_rng(3)
+    texture = rng.integers(0, 256, (72, 140, 3), dtype=np.uint8)
+    frames = [np.ascontiguousarray(texture[:, 4 * t : 4 * t + 96]) for t in range(7)]
+    mattes = [rng.integers(0, 256, (72, 96), dtype=np.uint8) for _ in frames]
+    reference = create_filter("stable")
+    expected = [reference.push(f, m) for f, m in zip(frames, mattes, strict=True)]
+    inline: list[bool] = []  # whether each flow was computed on the calling thread
+    flow = temporal._flow
+
+    def counted(dis, *args):
+        inline.append(threading.current_thread() is threading.main_thread())
+        return flow(dis, *args)
+
+    monkeypatch.setattr(temporal, "_flow", counted)
+    told = create_filter("stable")
+    told.push(frames[0], mattes[0])
+    inline.clear()
+    told.prefetch(frames[1:4])  # the next three, then three more
+    results = [told.push(f, m) for f, m in zip(frames[1:4], mattes[1:4], strict=True)]
+    assert inline == [False] * 3  # all three on the workers
+    told.prefetch([frames[5], frames[6]])  # frame 4 skipped: these flows do not fit
+    results += [told.push(f, m) for f, m in zip(frames[4:], mattes[4:], strict=True)]
+    assert inline[3:].count(True) == 3  # frames 4 to 6 computed as usual
+
+    for want, got in zip(expected[1:], results, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -51,6 +51,10 @@ DEFAULT_TEMPORAL = "auto"
 SAME_PICTURE_TOLERANCE = 3.0
 
 Predict = Callable[[np.ndarray], MattingResult]
+# Mattes several images at once (MattingSession.predict_batch on a device).
+PredictBatch = Callable[[list[np.ndarray]], list[MattingResult]]
+# Frames of a file read ahead and matted together when a ``predict_batch`` is given.
+READ_AHEAD = 8
 
 
 def resolve_temporal(temporal: str, video: bool) -> str:
@@ -96,6 +100,8 @@ class MatteStream:
         # first; in a file, these are the frames read ahead.
         self._pushed: deque[MattingResult] = deque()
         self._ready: deque[MattingResult] = deque()  # filtered, not yet given out
+        # In a file: frames read ahead and matted, not yet pushed to the filter, oldest first.
+        self._ahead: deque[MattingResult] = deque()
         self._seconds = 0.0  # in the filter, during this call
         # In a live stream with a filter: a copy of the last frame given, the answer, and
         # whether the answer shows the caller's array itself (which the caller may reuse).
@@ -110,13 +116,17 @@ class MatteStream:
         video: bool = False,
         position: FilePosition | None = None,
         timings: dict[str, float] | None = None,
+        predict_batch: PredictBatch | None = None,
     ) -> StreamFrame:
         """The next frame's filtered matte, or an earlier frame's (see the module's notes).
 
         ``predict`` mattes one image; ``settings``: whatever else changes the mattes (input
         size, weights...), a change of which starts a new stream; ``video``: the frame comes
         from a video source; ``position``: from a video file, and where. ``timings``, if given,
-        receives the seconds spent in the filter as ``temporal``.
+        receives the seconds spent in the filter as ``temporal``. ``predict_batch``, if given,
+        mattes several images at once: in a file, the next frames are then read ahead and
+        matted :data:`READ_AHEAD` at a time (each still matted once, from the stream's own
+        decoder, as ``ofd`` reads ahead).
         """
         video = video or position is not None
         method = resolve_temporal(temporal, video)
@@ -134,12 +144,16 @@ class MatteStream:
         self._seconds = 0.0
 
         current = self._take_read_ahead(image) if position is not None else None
+        if current is None and position is not None and predict_batch and not self._filter.delay:
+            current = self._take_batched(image, position, predict_batch)
+            if current is not None:
+                self._push(current)
         if current is None:
             # Kept beyond this call, to be shown by a later one, only with a delay: a copy then.
             current = predict(image.copy() if self._filter.delay else image)
             self._push(current)
         if position is not None and self._filter.delay:
-            self._read_ahead(position, current.image, predict)
+            self._read_ahead(position, current.image, predict, predict_batch)
         if timings is not None:
             timings["temporal"] = self._seconds
         if not self._ready:  # a live stream's first frame, held by the delay
@@ -157,6 +171,7 @@ class MatteStream:
         self._filter.reset()
         self._pushed.clear()
         self._ready.clear()
+        self._ahead.clear()
         self._last = None
         self._close_reader()
 
@@ -173,17 +188,49 @@ class MatteStream:
         self._start(self._method)
         return None
 
-    def _read_ahead(self, position: FilePosition, image: np.ndarray, predict: Predict) -> None:
+    def _take_batched(
+        self, image: np.ndarray, position: FilePosition, predict_batch: PredictBatch
+    ) -> MattingResult | None:
+        """This call's frame matted in a batch with the file's next frames, which wait in
+        ``_ahead`` for the calls that give them; None if the frame read ahead for this call is
+        not the same picture (then the stream starts again)."""
+        if self._ahead:
+            ahead = self._ahead.popleft()
+            if not same_picture(ahead.image, image):
+                self._start(self._method)
+                return None
+            # The caller's frame shows; device tensors hold the decode they were made from.
+            tensors = ahead.tensors if np.array_equal(ahead.image, image) else None
+            return MattingResult(image, ahead.matte, tensors)
+        if self._reader is None:
+            self._reader = FileReader.at(position, image)
+        frames = [image, *self._reader.read_many(READ_AHEAD - 1)]
+        # What the filter needs of the frames alone (stable's flow) starts while they are matted.
+        self._filter.prefetch(frames)
+        first, *following = predict_batch(frames)
+        self._ahead.extend(following)
+        return first
+
+    def _read_ahead(
+        self,
+        position: FilePosition,
+        image: np.ndarray,
+        predict: Predict,
+        predict_batch: PredictBatch | None,
+    ) -> None:
         """Reads and mattes the file's next frames until this frame's filtered matte is out;
         at the end of the file, flushes the filter."""
         if self._reader is None:
             self._reader = FileReader.at(position, image)
         while not self._ready:
-            following = self._reader.read()
-            if following is None:
-                self._flush()
-                return
-            self._push(predict(following))
+            if not self._ahead:
+                frames = self._reader.read_many(READ_AHEAD if predict_batch else 1)
+                if not frames:
+                    self._flush()
+                    return
+                matted = predict_batch(frames) if predict_batch else [predict(frames[0])]
+                self._ahead.extend(matted)
+            self._push(self._ahead.popleft())
 
     def _push(self, frame: MattingResult) -> None:
         start = time.perf_counter()
@@ -244,6 +291,13 @@ class FileReader:
             self.close()
             return None
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def read_many(self, count: int) -> list[np.ndarray]:
+        """The next ``count`` frames, fewer at the end of the file."""
+        frames = []
+        while len(frames) < count and (frame := self.read()) is not None:
+            frames.append(frame)
+        return frames
 
     def close(self) -> None:
         self._capture.release()

@@ -13,12 +13,18 @@ mattes they return are theirs to keep too (never written again by the filter).
 
 from __future__ import annotations
 
+import os
+import threading
 from abc import ABC, abstractmethod
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
 
 TEMPORAL_METHODS = ("none", "ofd", "stable")
+# Threads that compute the optical flow of frames told in advance (FlowAverage.prefetch).
+FLOW_WORKERS = min(4, os.cpu_count() or 1)
 
 # The MODNet paper's OFD threshold, xi = 0.1 on alphas in [0, 1], on uint8 mattes:
 # |a - b| <= 0.1 <=> |a - b| <= 25.5 grey levels <=> |a - b| <= 25 for integers.
@@ -45,6 +51,10 @@ class MatteFilter(ABC):
     def flush(self) -> list[np.ndarray]:
         """The filtered mattes of the frames still held, oldest first; then a new stream."""
         return []
+
+    def prefetch(self, frames: list[np.ndarray]) -> None:  # noqa: B027 (most filters need none)
+        """Told the frames that will be pushed next, in order, so that the work that needs
+        only the frames can start at once (the caller may reuse its buffers after the call)."""
 
     @abstractmethod
     def reset(self) -> None:
@@ -131,6 +141,10 @@ class FlowAverage(MatteFilter):
     The previous result is resampled at the chosen candidate (bicubic, which keeps edges sharp
     over many frames where bilinear would soften them) and the result is
     ``matte + w * (previous - matte)``, kept in float32 for the next frame.
+
+    The flow needs only the frames: for frames told in advance (:meth:`prefetch`, a video read
+    ahead while a GPU mattes it) it is computed on worker threads, and used when the frames
+    pushed are those frames; the result is the same.
     """
 
     def __init__(
@@ -140,8 +154,10 @@ class FlowAverage(MatteFilter):
         self.history = history
         self.sigma = sigma
         self.box = box
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self._flow.setFinestScale(0)
+        self._flow = _dis()
+        self._pool: ThreadPoolExecutor | None = None
+        # Flows of frames told in advance: (previous grey, grey, flow), oldest first.
+        self._prefetched: deque[tuple[np.ndarray, np.ndarray, Future[np.ndarray]]] = deque()
         self.reset()
 
     def reset(self) -> None:
@@ -149,35 +165,59 @@ class FlowAverage(MatteFilter):
         self._image: np.ndarray | None = None  # a copy of the last frame, RGB uint8
         self._grey: np.ndarray | None = None  # the last frame, shrunk, in grey
         self._grid: np.ndarray | None = None  # H x W x 2 float32: the (x, y) of each pixel
+        for *_, flow in self._prefetched:
+            flow.cancel()
+        self._prefetched.clear()
+
+    def prefetch(self, frames: list[np.ndarray]) -> None:
+        greys = [self._small_grey(frame) for frame in frames]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(FLOW_WORKERS, thread_name_prefix="modnet-flow")
+        for frame, before, grey in zip(frames, [self._grey, *greys[:-1]], greys, strict=True):
+            if before is not None and before.shape == grey.shape:
+                size = frame.shape[:2]
+                flow = self._pool.submit(_flow_on_worker, grey, before, size)
+                self._prefetched.append((before, grey, flow))
 
     def push(self, image: np.ndarray, matte: np.ndarray) -> np.ndarray:
         if image.shape[:2] != matte.shape:
             raise ValueError(f"image {image.shape[:2]} and matte {matte.shape}: sizes differ")
-        height, width = matte.shape
-        # Shrunk only as far as DIS still takes the frame.
-        scale = self.flow_scale
-        if not _dis_takes(round(height / scale), round(width / scale)):
-            scale = 1
-        small = (max(1, round(width / scale)), max(1, round(height / scale)))
-        grey = cv2.cvtColor(
-            cv2.resize(image, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
-        )
+        grey = self._small_grey(image)
         alpha = matte.astype(np.float32)
         if self._result is None or self._result.shape != matte.shape:
-            self._grid = _pixel_grid(height, width)
+            self._grid = _pixel_grid(*matte.shape)
         else:
             alpha = self._average(image, alpha, grey)
         self._result, self._grey = alpha, grey
         self._image = image.copy()
         return np.rint(alpha).astype(np.uint8)
 
+    def _small_grey(self, image: np.ndarray) -> np.ndarray:
+        """The frame in grey, shrunk ``flow_scale`` times as far as DIS still takes it."""
+        height, width = image.shape[:2]
+        scale = self.flow_scale
+        if not _dis_takes(round(height / scale), round(width / scale)):
+            scale = 1
+        small = (max(1, round(width / scale)), max(1, round(height / scale)))
+        return cv2.cvtColor(
+            cv2.resize(image, small, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
+        )
+
+    def _prefetched_flow(self, grey: np.ndarray) -> np.ndarray | None:
+        """The flow computed ahead from the last frame's grey to ``grey``, if one was; flows
+        of other frames before it are dropped."""
+        while self._prefetched:
+            before, after, flow = self._prefetched.popleft()
+            if np.array_equal(before, self._grey) and np.array_equal(after, grey):
+                return flow.result()
+            flow.cancel()
+        return None
+
     def _average(self, image: np.ndarray, alpha: np.ndarray, grey: np.ndarray) -> np.ndarray:
         height, width = alpha.shape
-        if _dis_takes(*grey.shape):
-            flow = self._flow.calc(grey, self._grey, None)  # frame t pixel -> t - 1 position
-            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-        else:  # too small for DIS: only the "same place" candidate is left
-            flow = np.zeros((height, width, 2), np.float32)
+        flow = self._prefetched_flow(grey)
+        if flow is None:
+            flow = _flow(self._flow, grey, self._grey, (height, width))
         source = self._grid + flow * np.float32(width / grey.shape[1])
         moved = self._colour_error(image, self._remap(self._image, source, cv2.INTER_LINEAR))
         still = self._colour_error(image, self._image)
@@ -201,6 +241,32 @@ class FlowAverage(MatteFilter):
 
 
 _CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, np.float32)
+# A DIS of each worker thread: one computes one flow at a time.
+_WORKER = threading.local()
+
+
+def _dis() -> cv2.DISOpticalFlow:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    dis.setFinestScale(0)  # down to the finest pyramid level
+    return dis
+
+
+def _flow(
+    dis: cv2.DISOpticalFlow, grey: np.ndarray, before: np.ndarray, size: tuple[int, ...]
+) -> np.ndarray:
+    """H x W x 2 float32, ``size`` (H, W): where each pixel of the frame of ``grey`` was in the
+    frame of ``before`` (both shrunk alike), in pixels of the shrunk frames."""
+    height, width = size
+    if not _dis_takes(*grey.shape):  # too small for DIS: only the "same place" candidate
+        return np.zeros((height, width, 2), np.float32)
+    flow = dis.calc(grey, before, None)  # frame t pixel -> t - 1 position
+    return cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _flow_on_worker(grey: np.ndarray, before: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    if not hasattr(_WORKER, "dis"):
+        _WORKER.dis = _dis()
+    return _flow(_WORKER.dis, grey, before, size)
 
 
 def _dis_takes(height: int, width: int) -> bool:
