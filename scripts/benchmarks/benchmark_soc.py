@@ -14,7 +14,8 @@ network's resolution, with each clip's adapted weights against the original's. W
 the seconds to adapt a 300-frame 1280x720 clip at the working size.
 
 Usage: python scripts/benchmarks/benchmark_soc.py [--shared ../shared] [--frames 16] [--epochs 3]
-       [--working-size 256] [--learning-rate 1e-5] [--photos STEM ...] [--motions pan ...]
+       [--working-size 256] [--learning-rate 1e-5] [--freeze-backbone] [--anchor-weight 0]
+       [--average-decay 0] [--photos STEM ...] [--motions pan ...]
        [--degradations low-light ...] [--time]
 """
 
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -148,12 +150,10 @@ def adapted_network(checkpoint: Path, frames: list[np.ndarray], settings, out: P
 
 def time_long_clip(args, checkpoint: Path, pairs: dict, settings, folder: Path) -> float:
     """Seconds to adapt a 300-frame 1280x720 clip (frames read, resized and adapted on)."""
-    from modnet.soc import SOCSettings, adapt
+    from modnet.soc import adapt
 
     clip = synthetic_clip(*pairs[args.photos[0]], "pan", 300)
-    long_settings = SOCSettings(
-        epochs=1, working_size=settings.working_size, learning_rate=settings.learning_rate
-    )
+    long_settings = replace(settings, epochs=1)
     start = time.perf_counter()
     adapt(checkpoint, clip.frames(), folder / "long.ckpt", long_settings)
     return time.perf_counter() - start
@@ -198,6 +198,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--working-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=1e-5)
+    parser.add_argument("--freeze-backbone", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--anchor-weight", type=float, default=0.0)
+    parser.add_argument("--average-decay", type=float, default=0.0)
     parser.add_argument("--photos", nargs="*", default=list(PHOTOS[:1]), help="PPM-100 dev stems")
     parser.add_argument("--motions", nargs="*", default=["pan"], help="see synthetic_clips.py")
     parser.add_argument("--degradations", nargs="*", default=list(DEGRADATIONS))
@@ -220,6 +223,9 @@ def main() -> None:
         epochs=args.epochs,
         working_size=args.working_size,
         learning_rate=args.learning_rate,
+        freeze_backbone=args.freeze_backbone,
+        anchor_weight=args.anchor_weight,
+        average_decay=args.average_decay,
         progress=False,
     )
     original = load_checkpoint(checkpoint).eval()

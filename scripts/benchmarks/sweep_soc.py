@@ -74,13 +74,14 @@ def main() -> None:
         flows = dis_flows(frames)
         clips[name] = (frames, flows, clip_scores(original, frames, truths, flows))
     print(f"Dev photos MSE with the original weights: {dev_original:.5f}", flush=True)
-    print("\n| setting | " + " | ".join(f"{n} MSE / flicker" for n in clips))
-    print("| mean MSE | mean flicker | dev photos MSE (worst) | adapt s |")
+    columns = [f"{name} MSE / flicker" for name in clips]
+    columns += ["mean MSE", "mean flicker", "dev photos MSE (worst)", "adapt s"]
+    print("\n| setting | " + " | ".join(columns) + " |")
     print("| --- |" + " --- |" * (len(clips) + 4))
     for text in args.settings:
         settings = SOCSettings(progress=False, **parse_setting(text))
         cells, before, after, dev_changes, seconds = [], [], [], [], 0.0
-        for frames, flows, scores in clips.values():
+        for name, (frames, flows, scores) in clips.items():
             network, heads, _, _ = load_for_soc(checkpoint)
             report = adapt_network(
                 network, heads, read_frames(frames, settings.working_size), settings
@@ -90,6 +91,13 @@ def main() -> None:
             after.append(adapted)
             dev_changes.append(change(dev_mse(network, photos), dev_original))
             seconds += report.seconds
+            print(
+                f"  {text}, {name}: MSE {change(adapted['MSE'], scores['MSE']):+.1%}, flicker "
+                f"{change(adapted['flicker'], scores['flicker']):+.1%}, dev photos "
+                f"{dev_changes[-1]:+.1%}, adapted in {report.seconds:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             cells.append(
                 f"{change(adapted['MSE'], scores['MSE']):+.1%} / "
                 f"{change(adapted['flicker'], scores['flicker']):+.1%}"
