@@ -186,6 +186,21 @@ def test_the_command_line_adapts_a_folder(checkpoint, tiny_frames, tmp_path, cap
     load_checkpoint(out)
 
 
+def test_the_command_line_passes_the_regularisers(checkpoint, tiny_frames, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "000.png"), tiny_frames[0][..., ::-1])
+    out = tmp_path / "adapted.ckpt"
+    argv = [str(folder), "--out", str(out), "--weights", str(checkpoint), "--quiet"]
+    options = ["--freeze-backbone", "--anchor-weight", "0.5", "--average-decay", "0.5"]
+    adapt_cli([*argv, "--working-size", str(TINY), "--max-iterations", "1", *options])
+    original, adapted = read_official(checkpoint), read_official(out)
+    backbone = "module.backbone.model.features.0.0.weight"
+    assert torch.equal(adapted[backbone], original[backbone])
+    with pytest.raises(SystemExit, match="--threads"):
+        adapt_cli([*argv, "--threads", "0"])
+
+
 def test_the_command_line_names_a_bad_parameter(checkpoint, tmp_path):
     result = subprocess.run(
         [

@@ -161,8 +161,12 @@ def _rows_to_jobs(
     ray.data.DataContext.get_current().enable_progress_bars = False  # the runner shows its own
     by_relative = {file.relative: file for file in readable.values()}
     # Reading is waiting on storage: were it to reserve a CPU, actors holding every CPU of a
-    # node would starve the reads that feed them.
-    reads = ray.data.read_binary_files(list(readable), include_paths=True, num_cpus=0)
+    # node would starve the reads that feed them. Reserving none, as many read tasks would run
+    # at once as there are files, each in a worker process of its own: one per actor is enough
+    # to feed it.
+    reads = ray.data.read_binary_files(
+        list(readable), include_paths=True, num_cpus=0, concurrency=ray_options.concurrency
+    )
     dataset = reads.map_batches(
         MatteActor,
         fn_constructor_kwargs={

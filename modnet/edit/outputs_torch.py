@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..image import to_rgb_uint8
 from ..pipeline.session import MattingResult, mask_level
 from ..runtime.torch_runner import Clock, ieee_float32, upload
 from .compositing import TRANSPARENT_AS_RGB
@@ -65,13 +66,18 @@ def device_outputs(
         image, matte = _device_layers(result, device)
         foreground = estimate_foreground_torch(image, matte, settings.foreground)
         clock.lap("foreground")
-        background = None if background_image is None else upload(background_image, device)
         rgba = cutout_torch(foreground, matte)
-        composite = composite_torch(image, foreground, matte, settings, background)
-        mask = person_mask_torch(matte, settings.threshold)
-        cutout, mask = rgba.cpu().numpy(), mask.cpu().numpy()
-        # A transparent composite without ``rgb`` is the cutout: downloaded once.
-        composite = cutout if composite is rgba else composite.cpu().numpy()
+        made = None  # a transparent composite without ``rgb`` is the cutout itself
+        if settings.background != "transparent" or settings.rgb:
+            background = None
+            if background_image is not None:
+                background = upload(to_rgb_uint8(background_image), device)
+            made = composite_torch(image, foreground, matte, settings, background)
+        person = person_mask_torch(matte, settings.threshold)
+        # Downloaded once all is queued: the device works while the first copy waits for it.
+        cutout = rgba.cpu().numpy()
+        composite = cutout if made is None else made.cpu().numpy()
+        mask = person.cpu().numpy()
     clock.lap("outputs")
     return Outputs(cutout, composite, mask)
 

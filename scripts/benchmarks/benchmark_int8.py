@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from benchmark_quality import matte_errors, read_pairs
+from benchmark_runtime_quality import print_quality_rows
 
 from plugin_env import REPO
 from speed_common import interleave
@@ -152,18 +153,10 @@ def quality_table(runners: dict[str, Runner], folder: Path, limit: int) -> None:
         for name, matte in mattes.items():
             difference = np.abs(matte.astype(np.int16) - mattes["onnxruntime fp32"])
             moved[name].append(difference.ravel())
-    base_mse, base_mad = np.mean(errors["onnxruntime fp32"], axis=0)
     print(f"\n{len(pairs)} photos from {folder}, default input size:\n")
     print("| runner | MSE | MAD | MSE change | MAD change | max change | pixels moved > 1 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name in runners:
-        mse, mad = np.mean(errors[name], axis=0)
-        change = np.concatenate(moved[name])
-        print(
-            f"| {name} | {mse:.5f} | {mad:.5f} | {mse / base_mse - 1:+.1%} "
-            f"| {mad / base_mad - 1:+.1%} | {change.max()} "
-            f"| {np.count_nonzero(change > 1) / change.size:.4%} |"
-        )
+    print_quality_rows(errors, moved, "onnxruntime fp32")
 
 
 def main() -> None:

@@ -53,18 +53,29 @@ def main() -> None:
             errors[case].append(matte_errors(matte, alpha_path))
             changes[case].append(np.abs(matte.astype(np.int16) - mattes[REFERENCE]).ravel())
 
-    reference_mse, reference_mad = np.mean(errors[REFERENCE], axis=0)
     print(f"{len(pairs)} photos from {args.folder}, default input size")
     print(
         "| backend | precision | MSE | MAD | MSE change | MAD change "
         "| max change (grey levels) | pixels moved > 1 |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for case in sessions:
-        mse, mad = np.mean(errors[case], axis=0)
+    print_quality_rows(
+        {" | ".join(case): errors[case] for case in sessions},
+        {" | ".join(case): changes[case] for case in sessions},
+        " | ".join(REFERENCE),
+    )
+
+
+def print_quality_rows(errors: dict[str, list], changes: dict[str, list], reference: str) -> None:
+    """A markdown row per case: its mean MSE and MAD over the photos (``errors``: (MSE, MAD)
+    per photo), their change from ``reference``'s, and how far its mattes moved from those of
+    ``reference`` (``changes``: absolute differences per photo, in grey levels)."""
+    reference_mse, reference_mad = np.mean(errors[reference], axis=0)
+    for case, case_errors in errors.items():
+        mse, mad = np.mean(case_errors, axis=0)
         moved = np.concatenate(changes[case])
         print(
-            f"| {' | '.join(case)} | {mse:.5f} | {mad:.5f} | {mse / reference_mse - 1:+.1%} "
+            f"| {case} | {mse:.5f} | {mad:.5f} | {mse / reference_mse - 1:+.1%} "
             f"| {mad / reference_mad - 1:+.1%} | {moved.max()} "
             f"| {np.count_nonzero(moved > 1) / moved.size:.4%} |"
         )
