@@ -90,3 +90,17 @@ def network_size(
         long = 0 if sides[0] >= sides[1] else 1
         sides[long] = max_pixels // sides[1 - long] // STRIDE * STRIDE
     return sides[0], sides[1]
+
+
+def network_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The network's 1 x 3 x H x W float32 input in [-1, 1] for the RGB uint8 ``rgb`` at
+    ``size`` (height, width)."""
+    # Shrinking the uint8 image before it becomes a tensor keeps the work proportional to the
+    # network's size rather than the photo's. A photo smaller than that is enlarged in float:
+    # OpenCV's uint8 bilinear rounds to 11-bit weights that the GPU path cannot reproduce.
+    source = rgb if shrinks(rgb.shape, size) else rgb.astype(np.float32)
+    small = resize(source, size[1], size[0])
+    x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
+    x /= 127.5
+    x -= 1.0
+    return x

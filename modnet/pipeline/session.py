@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NonFiniteOutputError
-from ..image import network_size, resize, shrinks, to_rgb_uint8
+from ..image import network_input, network_size, resize, to_rgb_uint8
 from ..limits import INPUT_SIZE_MAX, STRIDE, network_pixel_cap
 from ..network.checkpoint_file import check_checkpoint_file
 from ..runtime.factory import check_backend, create_runner
@@ -274,14 +274,7 @@ class MattingSession:
         """The network's float alpha for ``rgb`` at ``size`` (height, width); adds the seconds
         spent preparing the input and running the network to ``stages``, if given."""
         start = time.perf_counter()
-        # Shrinking the uint8 image before it becomes a tensor keeps the work proportional to the
-        # network's size rather than the photo's. A photo smaller than that is enlarged in float:
-        # OpenCV's uint8 bilinear rounds to 11-bit weights that the GPU path cannot reproduce.
-        source = rgb if shrinks(rgb.shape, size) else rgb.astype(np.float32)
-        small = resize(source, size[1], size[0])
-        x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32)
-        x /= 127.5
-        x -= 1.0
+        x = network_input(rgb, size)
         preprocessed = time.perf_counter()
         alpha = self.network(x)[0, 0]
         if not np.isfinite(alpha).all():

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 EXPORT_VERSION = "3"
 # The ONNX export must reproduce the PyTorch alpha to this max abs difference.
 EXPORT_TOLERANCE = 1e-4
+# The ONNX export names each node after the module that made it; the backbone is MODNet.backbone.
+BACKBONE_SCOPE = "/backbone/"
 
 
 def load_model(weights: Path) -> MODNet:

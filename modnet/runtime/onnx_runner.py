@@ -30,10 +30,17 @@ class OnnxRuntimeRunner:
     without an arena."""
 
     name = "onnxruntime"
-    precision = "fp32"
 
-    def __init__(self, onnx_path: str | Path, device: str, arena: str = ARENA_MODES[0]) -> None:
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        device: str,
+        arena: str = ARENA_MODES[0],
+        precision: str = "fp32",
+    ) -> None:
         import onnxruntime as ort
+
+        self.precision = precision  # "int8" for a quantized model (see modnet.runtime.int8)
 
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..limits import SHRINK_FACTOR
-from .export import EXPORT_TOLERANCE
+from .export import BACKBONE_SCOPE, EXPORT_TOLERANCE
 from .precision import resolve_precision
 from .threads import network_threads
 
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The ONNX export names each node after the module that made it; the backbone is MODNet.backbone.
-BACKBONE_SCOPE = "/backbone/"
 PARTS = ("backbone", "heads")
 REFERENCE_NAME = "reference.npy"
 COMPILED_NAME = "compiled"
