@@ -130,7 +130,7 @@ def test_grayscale_input(workflow, task, sample_rgb) -> None:
         ("threshold", "high", "number"),
         ("cuda", "maybe", "True or False"),
         ("backend", "tensorrt", "auto, torch, onnxruntime, openvino"),
-        ("precision", "fp8", "auto, fp32, bf16, fp16"),
+        ("precision", "fp8", "auto, fp32, bf16, fp16, int8"),
         ("model_weight_file", "/no/such/modnet.ckpt", "no file at"),
         ("foreground", "pymatting", "raw, estimated"),
         ("background", "green", "transparent, color, blur, image"),
@@ -288,6 +288,14 @@ def test_bf16_on_a_float32_backend_is_refused_at_run(workflow, task, sample_rgb)
 def test_fp16_without_a_gpu_is_refused_at_run(workflow, task, sample_rgb) -> None:
     task.set_parameters({"cuda": "False", "precision": "fp16"})
     with pytest.raises((RuntimeError, ValueError), match="precision: fp16 runs on a CUDA GPU"):
+        workflow.run_on(array=sample_rgb)
+
+
+def test_int8_on_openvino_is_refused_at_run(workflow, task, sample_rgb) -> None:
+    task.set_parameters({"backend": "openvino", "precision": "int8"})
+    with pytest.raises(
+        (RuntimeError, ValueError), match="precision: int8 runs on the onnxruntime backend"
+    ):
         workflow.run_on(array=sample_rgb)
 
 

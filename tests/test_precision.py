@@ -38,9 +38,11 @@ def test_fp16_is_refused_with_the_cpu_runtimes(backend: str) -> None:
         check_precision("fp16", backend)
 
 
-@pytest.mark.parametrize("precision", ["fp8", "int8", "BF16", "FP16", "", None])
+@pytest.mark.parametrize("precision", ["fp8", "int4", "BF16", "INT8", "", None])
 def test_unknown_precision_is_refused_by_name(precision: object) -> None:
-    with pytest.raises(ValueError, match=r"^precision: expected one of auto, fp32, bf16, fp16"):
+    with pytest.raises(
+        ValueError, match=r"^precision: expected one of auto, fp32, bf16, fp16, int8, got"
+    ):
         check_precision(precision)  # type: ignore[arg-type]
 
 

@@ -44,9 +44,14 @@ def create_runner(
     ``onnxruntime`` and ``openvino`` cache their conversions in ``cache_dir`` (default:
     ``$XDG_CACHE_HOME/modnet``). ``auto`` is PyTorch on a GPU and, on the CPU, the fastest of
     the installed runtimes that reproduce PyTorch (see :mod:`modnet.runtime.cpu_choice`); where none
-    can be made (no ``onnx`` package, read-only folder...), PyTorch, with a warning.
+    can be made (no ``onnx`` package, read-only folder...), PyTorch, with a warning. ``int8``
+    (validated by :func:`modnet.runtime.precision.check_precision`) is ONNX Runtime on the CPU.
     """
     cache_dir = cache_dir or default_cache_dir()
+    if precision == "int8":
+        from .int8 import int8_runner
+
+        return int8_runner(weights, cache_dir)
     if check_backend(backend) == "auto" and device == "cpu":
         from .cpu_choice import fastest_cpu_runner
 

@@ -4,13 +4,18 @@
 branches in bfloat16 on OpenVINO, the MobileNetV2 backbone staying in float32 (see
 :mod:`modnet.runtime.openvino_runner`); it is offered only where the CPU computes bfloat16 natively.
 ``fp16`` runs the whole network in float16 with PyTorch on a CUDA GPU, whose float16 kernels
-are fast (on a CPU they are not vectorised). ``auto`` is ``fp16`` on a CUDA GPU, ``bf16`` where
-OpenVINO runs on a CPU that computes it, ``fp32`` otherwise.
+are fast (on a CPU they are not vectorised). ``int8`` runs the same branches as ``bf16`` on a
+static INT8 model with ONNX Runtime on the CPU (see :mod:`modnet.runtime.int8`). ``auto`` is
+``fp16`` on a CUDA GPU, ``bf16`` where OpenVINO runs on a CPU that computes it, and elsewhere on
+the CPU ``int8`` where the first load's trial finds it faster than float32 (see
+:mod:`modnet.runtime.cpu_choice`), ``fp32`` otherwise.
 
 Why ``auto`` takes float16 on a GPU: a faster default may cost at most +2% of MSE and MAD on
 the dev photos; float16 everywhere, measured once on an NVIDIA H200 (PyTorch 2.11, CUDA 13)
 over the 41 dev photos at input size 512, moved them by +0.32% and +0.16% against IEEE float32.
-``scripts/benchmarks/benchmark_gpu.py`` measures it again on any CUDA GPU.
+``scripts/benchmarks/benchmark_gpu.py`` measures it again on any CUDA GPU. INT8, calibrated on
+the shipped samples, moved them by MSE_TBD and MAD_TBD against ONNX Runtime in float32 on an AMD
+EPYC without AVX-512 (``scripts/benchmarks/benchmark_runtime_quality.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import logging
 
 logger = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-# The backends that can run bfloat16 (auto chooses OpenVINO for it), and float16 (auto chooses
-# PyTorch on a GPU).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+# The backends that can run bfloat16 (auto chooses OpenVINO for it), float16 (auto chooses
+# PyTorch on a GPU) and int8 (auto chooses ONNX Runtime: OpenVINO's matte of the INT8 model is
+# wrong).
 BF16_BACKENDS = ("auto", "openvino")
 FP16_BACKENDS = ("auto", "torch")
+INT8_BACKENDS = ("auto", "onnxruntime")
 
 
 def check_precision(precision: str, backend: str = "auto") -> str:
@@ -35,6 +42,11 @@ def check_precision(precision: str, backend: str = "auto") -> str:
     if precision == "fp16" and backend not in FP16_BACKENDS:
         raise ValueError(
             f"precision: fp16 runs on the torch backend on a CUDA GPU only, got '{backend}'"
+        )
+    if precision == "int8" and backend not in INT8_BACKENDS:
+        raise ValueError(
+            f"precision: int8 runs on the onnxruntime backend on the CPU only (backend auto or "
+            f"onnxruntime), got '{backend}'"
         )
     return precision
 
@@ -52,6 +64,11 @@ def check_device_precision(precision: str, device: str) -> str:
         raise ValueError(
             f"precision: fp16 runs on a CUDA GPU only (cuda True, with a usable GPU), got "
             f"device '{device}'; use auto or fp32"
+        )
+    if precision == "int8" and device != "cpu":
+        raise ValueError(
+            f"precision: int8 runs on the CPU only (cuda False), got device '{device}'; use auto "
+            "or fp32"
         )
     return precision
 

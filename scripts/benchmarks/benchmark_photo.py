@@ -1,17 +1,19 @@
 """A 1920x1280 photo through the Ikomia Workflow with default parameters, per stage, against
 the original plugin's recipe (PIL, torchvision transforms, float64 NumPy compositing), and the
 Workflow with the photo's own colours in the cutout (as the old recipe), on the default runtime
-and on ONNX Runtime in float32 (the default CPU runtime before OpenVINO).
+and on ONNX Runtime in float32 (the default CPU runtime before OpenVINO); with ``--int8``, also
+ONNX Runtime in float32 and in int8 with default parameters otherwise.
 
 The photo is a real PPM-100 photo, decoded and resized before any timing; timed calls are
 interleaved round-robin after a warm-up and summarised by their median.
 
 Usage: python scripts/benchmarks/benchmark_photo.py [--shared ../shared] [--repeats N]
-       [--threads N]
+       [--threads N] [--int8]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +48,11 @@ E2E_VARIANTS: dict[str, dict[str, str]] = {
         "precision": "fp32",
         "foreground": "raw",
     },
+}
+# The INT8 runs, with --int8: ONNX Runtime in float32 and in int8, default parameters otherwise.
+INT8_VARIANTS: dict[str, dict[str, str]] = {
+    "ONNX Runtime fp32": {"backend": "onnxruntime", "precision": "fp32"},
+    "ONNX Runtime int8": {"backend": "onnxruntime", "precision": "int8"},
 }
 OLD = "old plugin recipe"
 TARGET_OVERHEAD_SHARE = 0.15
@@ -91,14 +98,16 @@ def old_recipe(image: np.ndarray, model: Any, device: str = "cpu") -> np.ndarray
     return cv2.merge((image, alpha))
 
 
-def e2e_table(workflow_class: type, shared: Path, photo: Path, repeats: int) -> None:
+def e2e_table(
+    workflow_class: type, shared: Path, photo: Path, repeats: int, variants: dict
+) -> None:
     from infer_modnet_portrait_matting.modnet import load_checkpoint
 
     image = read_photo(photo, *E2E_SIZE)
     old_model = load_checkpoint(shared / "models" / WEIGHTS_NAME).eval()
     workflows = {
         name: setup_workflow(shared, workflow_class, **parameters)
-        for name, parameters in E2E_VARIANTS.items()
+        for name, parameters in variants.items()
     }
     cases: dict[str, Callable[[], object]] = {
         name: (lambda workflow=workflow: workflow.run_on(array=image))
@@ -147,10 +156,19 @@ def e2e_table(workflow_class: type, shared: Path, photo: Path, repeats: int) -> 
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], add_int8_option)
     workflow_class = plugin_workflow_class()
     print_header("MODNet photo end to end (CPU)", args.photo)
-    e2e_table(workflow_class, args.shared, args.photo, args.repeats)
+    variants = {**E2E_VARIANTS, **(INT8_VARIANTS if args.int8 else {})}
+    e2e_table(workflow_class, args.shared, args.photo, args.repeats, variants)
+
+
+def add_int8_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="also ONNX Runtime in fp32 and int8, foreground estimated",
+    )
 
 
 if __name__ == "__main__":
