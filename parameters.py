@@ -116,9 +116,9 @@ PARAMETERS: tuple[Parameter, ...] = (
         "precision",
         "Precision",
         "auto: float16 on a CUDA GPU; on the CPU, bfloat16 where OpenVINO runs on a CPU that "
-        "computes it natively (the backbone stays float32), elsewhere int8 where it is faster, "
-        "float32 otherwise. fp16: PyTorch on a CUDA GPU only. int8: ONNX Runtime on the CPU "
-        "only (quantized once per weights file, about a minute)",
+        "computes it natively (the backbone stays float32), float32 otherwise. fp16: PyTorch on "
+        "a CUDA GPU only. int8: ONNX Runtime on the CPU only, never chosen by auto (quantized "
+        "once per weights file, BUILD_TBD)",
         "auto",
         choice(PRECISIONS),
         Combo(PRECISIONS),

@@ -26,13 +26,7 @@ from modnet import (
     network_size,
 )
 from modnet.network.layers import IBNorm
-from modnet.runtime.cpu_choice import (
-    CHOICES_NAME,
-    INT8,
-    cpu_runtimes,
-    machine_key,
-    read_choices,
-)
+from modnet.runtime.cpu_choice import CHOICES_NAME, cpu_runtimes, machine_key, read_choices
 from modnet.runtime.export import EXPORT_TOLERANCE, export_cache
 from modnet.runtime.factory import check_backend, create_runner
 
@@ -115,8 +109,7 @@ def test_auto_on_the_cpu_is_the_fastest_checked_runtime(checkpoint: Path, cache:
     # Which runtime wins depends on the machine; the choice is recorded for the next load.
     session = MattingSession(checkpoint, cache_dir=cache)
     assert (session.backend, session.precision) in cpu_runtimes()
-    chosen = INT8 if session.precision == "int8" else session.backend
-    assert read_choices(cache / CHOICES_NAME) == {machine_key("auto"): chosen}
+    assert read_choices(cache / CHOICES_NAME) == {machine_key("auto"): session.backend}
 
 
 def test_auto_on_a_gpu_is_torch_without_a_trial(checkpoint: Path, tmp_path, monkeypatch) -> None:

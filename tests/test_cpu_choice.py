@@ -109,7 +109,7 @@ def test_cpu_runtimes_lists_the_installed_ones() -> None:
     assert ("onnxruntime", "fp32") in runtimes
     has_openvino = importlib.util.find_spec("openvino") is not None
     assert (("openvino", "fp32") in runtimes) == has_openvino
-    assert {precision for _, precision in runtimes} <= {"fp32", "bf16", "int8"}
+    assert {precision for _, precision in runtimes} <= {"fp32", "bf16"}
 
 
 def test_isa_flags_are_those_the_kernel_lists() -> None:

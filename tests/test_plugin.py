@@ -277,6 +277,13 @@ def test_precision_parameter_reaches_the_session(
     assert (task._session.backend, task._session.precision) == (backend, precision)
 
 
+def test_int8_parameter_reaches_the_session(workflow, task, sample_rgb) -> None:
+    # Never chosen by auto: only asked for.
+    task.set_parameters({"precision": "int8"})
+    workflow.run_on(array=sample_rgb)
+    assert (task._session.backend, task._session.precision) == ("onnxruntime", "int8")
+
+
 def test_bf16_on_a_float32_backend_is_refused_at_run(workflow, task, sample_rgb) -> None:
     task.set_parameters({"backend": "onnxruntime", "precision": "bf16"})
     with pytest.raises(

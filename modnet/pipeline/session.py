@@ -107,9 +107,8 @@ class MattingSession:
     ``precision``: ``fp32``, ``bf16`` (OpenVINO on a CPU with native bfloat16, the backbone
     kept in float32), ``fp16`` (PyTorch on a CUDA GPU), ``int8`` (ONNX Runtime on the CPU, the
     backbone kept in float32) or ``auto`` (``fp16`` on a CUDA GPU, ``bf16`` where OpenVINO runs
-    on a CPU with native bfloat16, ``int8`` on other CPUs where the first load's trial finds it
-    faster); see :mod:`modnet.runtime.precision`. ``backend`` and ``precision`` hold what was
-    chosen.
+    on a CPU with native bfloat16, never ``int8``); see :mod:`modnet.runtime.precision`.
+    ``backend`` and ``precision`` hold what was chosen.
     """
 
     def __init__(

@@ -5,13 +5,6 @@ AVX2-only CPUs the float32 runtimes are close), so the first load on a machine b
 installed candidate, checks it against PyTorch as its backend always does, times them side by
 side on a network-sized input and remembers the winner in the cache folder, keyed by the CPU,
 the runtimes' versions and the precision. Later loads build only the winner.
-
-With ``precision`` = ``auto`` on a CPU without bfloat16, ONNX Runtime on the INT8 model (see
-:mod:`modnet.runtime.int8`) joins the trial, and wins only where it takes at most
-``1 - INT8_MIN_GAIN`` of the fastest float32 runtime's time: it moves the matte a little (within
-the +2% of MSE and MAD a faster default may cost, on the dev photos), which a gain inside the
-trial's noise would not pay for. Where the CPU computes bfloat16, OpenVINO's bfloat16 is the
-faster choice that moves the matte less, and INT8 is not tried.
 """
 
 from __future__ import annotations
@@ -39,10 +32,6 @@ CHOICES_NAME = "cpu-backends.json"
 TRIAL_SHAPE = (1, 3, 512, 512)
 TRIAL_ROUNDS = 3
 RUNTIMES = ("onnxruntime", "openvino")
-INT8 = "onnxruntime-int8"
-# Bump when the candidates change, so that a machine's remembered winner is timed again.
-TRIAL_VERSION = "2"
-INT8_MIN_GAIN = 0.05
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -56,14 +45,13 @@ def package_version(package: str) -> str:
 
 def machine_key(precision: str) -> str:
     """What the winner depends on: the CPU, oneDNN's instruction-set cap (used to emulate
-    older CPUs), the runtimes' versions, the precision asked for and the trial's candidates."""
+    older CPUs), the runtimes' versions and the precision asked for."""
     parts = [
         cpu_name(),
         ",".join(isa_flags()),
         f"cap={os.environ.get('ONEDNN_MAX_CPU_ISA', '')}",
         *(f"{runtime}={package_version(runtime)}" for runtime in RUNTIMES),
         f"precision={precision}",
-        f"trial={TRIAL_VERSION}",
     ]
     return " | ".join(parts)
 
@@ -71,7 +59,6 @@ def machine_key(precision: str) -> str:
 def candidates(weights: Path, cache_dir: Path, precision: str) -> dict[str, Callable[[], Runner]]:
     """The installed runtimes that can run ``precision``, each as a function building its
     checked runner."""
-    from .int8 import int8_runner
     from .onnx_runner import onnx_runner
     from .openvino_runner import openvino_runner
 
@@ -81,35 +68,21 @@ def candidates(weights: Path, cache_dir: Path, precision: str) -> dict[str, Call
     }
     if precision == "bf16":
         del builders["onnxruntime"]
-    installed = {name: build for name, build in builders.items() if importlib.util.find_spec(name)}
-    if precision == "auto" and "onnxruntime" in installed and not native_bf16_here():
-        installed[INT8] = lambda: int8_runner(weights, cache_dir)
-    return installed
-
-
-def native_bf16_here() -> bool:
-    """Whether OpenVINO is installed and computes bfloat16 natively on this CPU."""
-    if not importlib.util.find_spec("openvino"):
-        return False
-    import openvino as ov
-
-    from .openvino_runner import native_bf16
-
-    return native_bf16(ov.Core())
+    return {name: build for name, build in builders.items() if importlib.util.find_spec(name)}
 
 
 def cpu_runtimes() -> list[tuple[str, str]]:
-    """The (backend, precision) pairs that ``auto`` may choose on this machine besides
-    PyTorch."""
+    """The (backend, precision) pairs this machine can run besides PyTorch."""
     runtimes = []
-    bf16 = native_bf16_here()
     if importlib.util.find_spec("onnxruntime"):
         runtimes.append(("onnxruntime", "fp32"))
-        if not bf16:
-            runtimes.append(("onnxruntime", "int8"))
     if importlib.util.find_spec("openvino"):
+        import openvino as ov
+
+        from .openvino_runner import native_bf16
+
         runtimes.append(("openvino", "fp32"))
-        if bf16:
+        if native_bf16(ov.Core()):
             runtimes.append(("openvino", "bf16"))
     return runtimes
 
@@ -160,13 +133,6 @@ def _remember(path: Path, key: str, name: str) -> None:
         logger.warning("auto: cannot record the CPU runtime in %s (%s)", path, error)
 
 
-def fastest_runtime(seconds: dict[str, float]) -> str:
-    """The runtime with the shortest time, INT8's counted as if it took ``INT8_MIN_GAIN`` more
-    of the float32 time (a tie goes to float32, listed first)."""
-    handicap = {INT8: 1 / (1 - INT8_MIN_GAIN)}
-    return min(seconds, key=lambda name: seconds[name] * handicap.get(name, 1.0))
-
-
 def fastest_cpu_runner(weights: Path, cache_dir: Path, precision: str) -> Runner | None:
     """The fastest checked CPU runner, or None when no candidate can be built."""
     builders = candidates(weights, cache_dir, precision)
@@ -184,7 +150,7 @@ def fastest_cpu_runner(weights: Path, cache_dir: Path, precision: str) -> Runner
     if not runners:
         return None
     seconds = time_runners(runners) if len(runners) > 1 else {}
-    fastest = fastest_runtime(seconds) if seconds else next(iter(runners))
+    fastest = min(runners, key=lambda name: seconds.get(name, 0.0))
     logger.info(
         "auto: %s on this CPU (ms per %s call: %s)",
         fastest,

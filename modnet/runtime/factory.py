@@ -45,7 +45,8 @@ def create_runner(
     ``$XDG_CACHE_HOME/modnet``). ``auto`` is PyTorch on a GPU and, on the CPU, the fastest of
     the installed runtimes that reproduce PyTorch (see :mod:`modnet.runtime.cpu_choice`); where none
     can be made (no ``onnx`` package, read-only folder...), PyTorch, with a warning. ``int8``
-    (validated by :func:`modnet.runtime.precision.check_precision`) is ONNX Runtime on the CPU.
+    (validated by :func:`modnet.runtime.precision.check_precision`) is ONNX Runtime on the CPU,
+    for ``auto`` too.
     """
     cache_dir = cache_dir or default_cache_dir()
     if precision == "int8":
