@@ -5,7 +5,8 @@ The checked float32 export is quantized by ONNX Runtime's ``quantize_static``: Q
 per-channel int8 weights, uint8 activations, min-max ranges calibrated on the images of
 :mod:`modnet.runtime.calibration` (the shipped samples only). The MobileNetV2 backbone's nodes
 stay in float32, as with bfloat16: the backbone holds a tenth of the multiply-adds and reduced
-precision there moves the matte most. The model is checked against the float32 export on the
+precision there moves the matte most (the three tensors it shares with the other branches, the
+input and two of its feature maps, reach it rounded to uint8 as those branches read them). The model is checked against the float32 export on the
 sample photo before it is kept; the cache verifies its bytes on every load after that, so a
 cached model runs without PyTorch and without calibrating again.
 
