@@ -6,12 +6,13 @@ per-channel int8 weights, uint8 activations, min-max ranges calibrated on the im
 :mod:`modnet.runtime.calibration` (the shipped samples only). The MobileNetV2 backbone's nodes
 stay in float32, as with bfloat16: the backbone holds a tenth of the multiply-adds and reduced
 precision there moves the matte most (the three tensors it shares with the other branches, the
-input and two of its feature maps, reach it rounded to uint8 as those branches read them). The model is checked against the float32 export on the
-sample photo before it is kept; the cache verifies its bytes on every load after that, so a
-cached model runs without PyTorch and without calibrating again.
+input and two of its feature maps, reach it rounded to uint8 as those branches read them).
+The model is checked against the float32 export on the sample photo before it is kept; the
+cache verifies its bytes on every load after that, so a cached model runs without PyTorch and
+without calibrating again.
 
-Only ONNX Runtime runs it: OpenVINO 2025 reads the same QDQ model and returns a wrong matte
-(``scripts/benchmarks/benchmark_int8.py``).
+Only ONNX Runtime runs it: OpenVINO (2026.4.1 when measured) reads the same QDQ model and
+returns a wrong matte (``scripts/benchmarks/benchmark_int8.py``).
 """
 
 from __future__ import annotations
