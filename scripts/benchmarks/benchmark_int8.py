@@ -9,11 +9,12 @@ its first build (export included when there is none) is printed.
 
 Speed: the network alone at 768x512, float32 and INT8 on ONNX Runtime and on OpenVINO (which
 reads the QDQ model and runs its quantized convolutions in int8), timed round-robin. Quality:
-each runner through ``MattingSession`` at the default input size, MSE and MAD against the ground
-truth and their change from ONNX Runtime in float32 (a precision may be offered only within +2%).
+each runner through ``MattingSession`` at an input size (default 512), MSE and MAD against the
+ground truth and their change from ONNX Runtime in float32 (a precision may be offered only
+within +2%).
 
 Usage: python scripts/benchmarks/benchmark_int8.py ../shared/data/ppm100-dev [--repeats N]
-       [--limit N] [--skip speed|quality] [--models FOLDER]
+       [--limit N] [--skip speed|quality] [--input-size N] [--models FOLDER]
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def speed_table(runners: dict[str, Runner], repeats: int) -> None:
         print(f"| {name} | {median * 1e3:.1f} | {median / base:.2f}x |")
 
 
-def quality_table(runners: dict[str, Runner], folder: Path, limit: int) -> None:
+def quality_table(runners: dict[str, Runner], folder: Path, limit: int, input_size: int) -> None:
     from modnet import MattingSession
 
     session = MattingSession(WEIGHTS)
@@ -73,12 +74,12 @@ def quality_table(runners: dict[str, Runner], folder: Path, limit: int) -> None:
         mattes = {}
         for name, runner in runners.items():
             session.network = runner
-            mattes[name] = session.predict(rgb).matte
+            mattes[name] = session.predict(rgb, input_size).matte
             errors[name].append(matte_errors(mattes[name], alpha_path))
         for name, matte in mattes.items():
             difference = np.abs(matte.astype(np.int16) - mattes["onnxruntime fp32"])
             moved[name].append(difference.ravel())
-    print(f"\n{len(pairs)} photos from {folder}, default input size:\n")
+    print(f"\n{len(pairs)} photos from {folder}, input size {input_size}:\n")
     print("| runner | MSE | MAD | MSE change | MAD change | max change | pixels moved > 1 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print_quality_rows(errors, moved, "onnxruntime fp32")
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--limit", type=int, default=0, help="first N photos only (0: all)")
     parser.add_argument("--skip", choices=("speed", "quality"), help="leave one table out")
+    parser.add_argument("--input-size", type=int, default=512, help="of the quality table")
     parser.add_argument(
         "--models", type=Path, help="cache the two models here, and reuse them if they are there"
     )
@@ -117,7 +119,7 @@ def main() -> None:
         if args.skip != "speed":
             speed_table(runners, args.repeats)
         if args.skip != "quality":
-            quality_table(runners, args.folder, args.limit)
+            quality_table(runners, args.folder, args.limit, args.input_size)
 
 
 if __name__ == "__main__":
