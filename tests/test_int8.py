@@ -58,9 +58,8 @@ def test_calibration_is_deterministic_and_prepared_as_the_session_prepares() -> 
     assert len(first) == CALIBRATION_IMAGES
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     inputs = calibration_inputs()
-    sizes = calibration.INPUT_SIZES
-    for index, (rgb, x) in enumerate(zip(first, inputs, strict=True)):
-        assert x.shape == (1, 3, *network_size(*rgb.shape[:2], sizes[index % len(sizes)]))
+    for rgb, x in zip(first, inputs, strict=True):
+        assert x.shape == (1, 3, *network_size(*rgb.shape[:2], calibration.INPUT_SIZE))
         assert x.dtype == np.float32 and x.min() >= -1.0 and x.max() <= 1.0
 
 
