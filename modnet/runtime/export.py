@@ -71,5 +71,11 @@ def export_error(model: MODNet, runner: Callable[[np.ndarray], np.ndarray]) -> f
     return float(np.abs(runner(x) - expected).max())
 
 
+def check_error(error: float, tolerance: float, what: str, advice: str) -> None:
+    """Refuses a conversion whose ``error`` (``what`` says against what) exceeds ``tolerance``."""
+    if not error <= tolerance:  # also catches NaN
+        raise RuntimeError(f"{what} by {error:.2g} (> {tolerance}); it was not kept, {advice}")
+
+
 def export_cache(cache_dir: Path) -> ExportCache:
     return ExportCache(cache_dir, prefix="modnet", suffix=".onnx", version=EXPORT_VERSION)

@@ -10,7 +10,14 @@ import numpy as np
 
 from ..errors import NonFiniteOutputError
 from ..limits import SHRINK_FACTOR
-from .export import EXPORT_TOLERANCE, export_cache, export_error, export_onnx, load_model
+from .export import (
+    EXPORT_TOLERANCE,
+    check_error,
+    export_cache,
+    export_error,
+    export_onnx,
+    load_model,
+)
 from .threads import network_threads
 
 logger = logging.getLogger(__name__)
@@ -82,12 +89,8 @@ def onnx_runner(weights: Path, device: str, cache_dir: Path) -> OnnxRuntimeRunne
     def build(part: Path) -> None:
         export_onnx(model, part)
         runner = OnnxRuntimeRunner(part, device)
-        error = export_error(model, runner)
-        if not error <= EXPORT_TOLERANCE:  # also catches NaN
-            raise RuntimeError(
-                f"the ONNX export of {weights} differs from PyTorch by {error:.2g} "
-                f"(> {EXPORT_TOLERANCE}); it was not kept, use backend 'torch'"
-            )
+        what = f"the ONNX export of {weights} differs from PyTorch"
+        check_error(export_error(model, runner), EXPORT_TOLERANCE, what, "use backend 'torch'")
         checked.append(runner)
 
     logger.info("Exporting MODNet to ONNX in %s", cache_dir)
