@@ -106,9 +106,8 @@ def test_int8_mattes_are_close_to_float32(built, cache: Path, sample_rgb: np.nda
     session = MattingSession(CHECKPOINT, cache_dir=cache, precision="int8")
     assert (session.backend, session.precision) == ("onnxruntime", "int8")
     # Measured on the sample against float32: at 512 and 768, a mean change of 1.1 grey levels,
-    # 1.1% of the pixels by more than 16, a few by up to 246 (the quantized model was calibrated
-    # at 512; at 256 the mean change was 5.9 levels, which is why auto never takes int8). A
-    # broken model moves the whole matte.
+    # 1.1% of the pixels by more than 16, a few by up to 246 (calibrated at 512; at 256 the mean
+    # change was 5.9 levels). A broken model moves the whole matte.
     for input_size in (512, 768):
         difference = np.abs(
             fp32.predict(sample_rgb, input_size).matte.astype(int)
