@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..frames import video_frames
 from ..image import network_input, network_size
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -36,17 +37,11 @@ def _read_photo(path: Path) -> np.ndarray:
 
 def _clip_frames(path: Path, count: int) -> list[np.ndarray]:
     """``count`` RGB frames spread evenly over the clip ``path``, first and last included."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        while (read := capture.read())[0]:
-            frames.append(read[1])
-    finally:
-        capture.release()
+    frames = list(video_frames(path))
     if not frames:
         raise FileNotFoundError(f"int8: cannot read the calibration clip {path}")
     picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    return [np.ascontiguousarray(frames[i][..., ::-1]) for i in picks]
+    return [frames[i] for i in picks]
 
 
 def calibration_images(

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..frames import video_frames
 from ..image import network_size, to_rgb_uint8
 from ..pipeline.session import check_input_size
-from ..video.frames import video_frames
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 FrameSource = str | os.PathLike[str] | Iterable[np.ndarray]

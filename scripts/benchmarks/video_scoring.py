@@ -32,7 +32,7 @@ def synthetic(clip: SyntheticClip) -> Clip:
 
 
 def video(path: Path) -> Clip:
-    from modnet.video.frames import video_frames
+    from modnet.frames import video_frames
 
     return Clip(path.name, lambda: video_frames(path))
 
