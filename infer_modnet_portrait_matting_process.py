@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from ikomia import core, dataprocess, utils
 
+from infer_modnet_portrait_matting.ikomia_opencv import without_ipp
 from infer_modnet_portrait_matting.image_outputs import KeptImageIO, colour_overlay
 
 # The core is imported under the plugin's package name, not as a top-level `modnet`: Ikomia puts
@@ -205,7 +206,8 @@ class InferModnetPortraitMatting(dataprocess.C2dImageTask):
         segmentation = self.get_output(3)
         segmentation.set_class_names(CLASS_NAMES)
         segmentation.set_class_colors(CLASS_COLORS)
-        segmentation.set_mask(outputs.mask)
+        with without_ipp():  # the same polygons, several times faster
+            segmentation.set_mask(outputs.mask)
         # The overlay that set_output_color_map(0, 3, [OVERLAY_COLOR], True) has Ikomia make at
         # end_task_run, made here: Ikomia's per-pixel loop took 0.9 s of a 24 MP photo's run.
         self.get_output(0).set_overlay_mask(colour_overlay(outputs.mask, OVERLAY_COLOR))
