@@ -52,6 +52,7 @@ _EXPORTS = {
         "DEFAULT_FOREGROUND",
         "FOREGROUND_ESTIMATORS",
         "check_foreground",
+        "estimate_cutout",
         "estimate_foreground",
     ),
     "network.folding": ("fold_batch_norms",),

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 
 from .limits import STRIDE, network_pixel_cap
+
+# Full-resolution passes over the band of a matte or between two conversions run on stripes of
+# rows of about this many pixels: their temporaries stay in a core's cache and are reused,
+# instead of being fresh full-size arrays (page faults cost as much as the arithmetic).
+STRIPE_PIXELS = 1 << 18
 
 
 def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -49,6 +55,17 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     raise ValueError(
         f"image: unsupported dtype {image.dtype}; use uint8, uint16 or float in [0, 1]"
     )
+
+
+def stripe_rows(width: int) -> int:
+    """The number of rows of a stripe of an image ``width`` pixels wide."""
+    return max(1, STRIPE_PIXELS // max(1, width))
+
+
+def row_stripes(height: int, width: int) -> Iterator[slice]:
+    """The stripes of :func:`stripe_rows` rows that cover an image, top to bottom."""
+    rows = stripe_rows(width)
+    return (slice(top, min(top + rows, height)) for top in range(0, height, rows))
 
 
 def shrinks(source: tuple[int, ...], target: tuple[int, ...]) -> bool:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+import modnet.image
 from modnet.edit.compositing import (
     BACKGROUNDS,
     check_background,
@@ -76,7 +77,12 @@ def test_over_black_is_the_blend_with_black() -> None:
     np.testing.assert_array_equal(out[..., :2], almost_black[..., :2])
 
 
-def test_over_black_of_the_cutout_is_over_color_black() -> None:
+@pytest.mark.parametrize("stripe_pixels", [1 << 18, 5 * 96])
+def test_over_black_of_the_cutout_is_over_color_black(
+    stripe_pixels: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One stripe, then stripes of 5 rows (the last one of 4).
+    monkeypatch.setattr(modnet.image, "STRIPE_PIXELS", stripe_pixels)
     rng = np.random.default_rng(7)
     foreground = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
     matte = rng.integers(0, 256, (64, 96), dtype=np.uint8)

@@ -6,13 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from modnet.edit.compositing import over_color
+import modnet.image
+from modnet.edit.compositing import cutout, over_color
 from modnet.edit.foreground import (
     DEFAULT_FOREGROUND,
     FOREGROUND_ESTIMATORS,
     BlurFusion,
     _sample,
     check_foreground,
+    estimate_cutout,
     estimate_foreground,
 )
 
@@ -124,6 +126,35 @@ def test_parameters_of_ones_own() -> None:
 
     np.testing.assert_array_equal(same, default)
     assert (coarse != default).any()
+
+
+@pytest.mark.parametrize("foreground", list(FOREGROUND_ESTIMATORS))
+def test_the_cutout_is_the_estimate_with_the_matte_as_alpha(foreground: str) -> None:
+    matte = soft_disc(150, 200, 6)
+    photo = np.random.default_rng(8).integers(0, 256, (150, 200, 3), dtype=np.uint8)
+
+    rgba = estimate_cutout(photo, matte, foreground)
+
+    expected = cutout(estimate_foreground(photo, matte, foreground), matte)
+    np.testing.assert_array_equal(rgba, expected)
+
+
+@pytest.mark.parametrize("shape", [(301, 257), (3, 5000)])
+def test_stripes_give_the_estimate_of_the_whole_image(
+    shape: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    matte = soft_disc(*shape, 5)
+    matte[::7, ::3] = 77  # band pixels in every stripe, the last one too
+    photo = np.random.default_rng(9).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    monkeypatch.setattr(modnet.image, "STRIPE_PIXELS", shape[0] * shape[1])
+    whole = estimate_foreground(photo, matte), estimate_cutout(photo, matte)
+
+    # Stripes of 10 rows, the last one shorter; on the wide image, one row each.
+    monkeypatch.setattr(modnet.image, "STRIPE_PIXELS", 10 * 257)
+    striped = estimate_foreground(photo, matte), estimate_cutout(photo, matte)
+
+    for one, other in zip(whole, striped, strict=True):
+        np.testing.assert_array_equal(one, other)
 
 
 def test_sampling_matches_bilinear_resizing() -> None:

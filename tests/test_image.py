@@ -13,6 +13,7 @@ from modnet import (
     network_size,
     to_rgb_uint8,
 )
+from modnet.image import STRIPE_PIXELS, row_stripes, stripe_rows
 
 
 @pytest.fixture
@@ -225,3 +226,17 @@ def test_thin_strips_at_the_default_size_cost_what_a_4_to_1_photo_costs() -> Non
         net_height, net_width = network_size(*shape, 512)
         assert net_height * net_width <= cap, shape
     assert network_pixel_cap(INPUT_SIZE_MAX) == MAX_NETWORK_PIXELS
+
+
+# --- row_stripes: the stripes of the full-resolution passes --------------------------------------
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (1000, 700), (4000, 6000), (5, 400000)])
+def test_row_stripes_cover_every_row_once(height: int, width: int) -> None:
+    stripes = list(row_stripes(height, width))
+
+    rows = np.concatenate([np.arange(height)[stripe] for stripe in stripes])
+    np.testing.assert_array_equal(rows, np.arange(height))
+    assert all(stripe.stop - stripe.start <= stripe_rows(width) for stripe in stripes)
+    # A row wider than a stripe's pixels is a stripe of its own, never none.
+    assert stripe_rows(width) == max(1, STRIPE_PIXELS // width)

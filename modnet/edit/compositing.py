@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..image import shrinks, to_rgb_uint8
+from ..image import row_stripes, shrinks, stripe_rows, to_rgb_uint8
 
 BACKGROUNDS = ("transparent", "color", "blur", "image")
 DEFAULT_BACKGROUND = "transparent"
@@ -94,7 +94,16 @@ def over_black(rgba: np.ndarray) -> np.ndarray:
     than ``over_color`` where the cutout is made anyway."""
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise ValueError(f"rgba: expected uint8 H x W x 4, got {rgba.dtype} {rgba.shape}")
-    return cv2.cvtColor(cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA), cv2.COLOR_RGBA2RGB)
+    height, width = rgba.shape[:2]
+    result = np.empty((height, width, 3), np.uint8)
+    # In stripes of rows: the premultiplied RGBA between the two conversions is one small
+    # buffer that stays in the cache, not a fresh full-size image.
+    premultiplied = np.empty((min(stripe_rows(width), height), width, 4), np.uint8)
+    for rows in row_stripes(height, width):
+        buffer = premultiplied[: rows.stop - rows.start]
+        cv2.cvtColor(rgba[rows], cv2.COLOR_RGBA2mRGBA, dst=buffer)
+        cv2.cvtColor(buffer, cv2.COLOR_RGBA2RGB, dst=result[rows])
+    return result
 
 
 def over_image(foreground: np.ndarray, matte: np.ndarray, background: np.ndarray) -> np.ndarray:

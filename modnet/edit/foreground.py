@@ -12,9 +12,9 @@ cutout shows that background as a halo on any new one. Estimators:
   with a fractional alpha are corrected; the others keep the photo's colour (alpha 1: F is
   the photo; alpha 0: F is invisible).
 
-Everything is float32; the only full-resolution arrays are the uint8 result, the matte's
-band mask and the band's indices. The work at full resolution is a gather, a few products and a
-scatter of the band's pixels: the other pixels are the copy of the photo.
+Everything is float32. The work at full resolution is a copy of the photo and, for the band's
+pixels, a gather, a few products and a scatter, done in stripes of rows whose arrays stay in the
+processor's cache: the only full-resolution array is the uint8 result.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..image import to_rgb_uint8
+from ..image import row_stripes, to_rgb_uint8
 
 
 @dataclass(frozen=True)
@@ -75,37 +75,53 @@ def estimate_foreground(
     returns the image's own colours (possibly a view of ``image``); the others a new array
     equal to the image wherever the matte is 0 or 255.
     """
-    if isinstance(foreground, BlurFusion):
-        estimator: BlurFusion | None = foreground
-    else:
-        estimator = FOREGROUND_ESTIMATORS[check_foreground(foreground)]
+    estimator = _estimator(foreground)
     rgb = to_rgb_uint8(image)
     matte = _check_matte(matte, rgb.shape[:2])
     if estimator is None:
         return rgb
-    result = rgb.copy()
-    band = np.flatnonzero((matte.ravel() - np.uint8(1)) < 254)  # 0 < alpha < 255
-    if band.size == 0:
-        return result
-    # A pixel as one 3-byte item: NumPy gathers and scatters these about twice as fast as rows.
-    pixels = result.reshape(-1).view("V3")
-    colour = np.take(pixels, band).view(np.uint8).reshape(-1, 3).T.astype(np.float32)
-    alpha = matte.ravel()[band].astype(np.float32) / 255
-    smooth_f, smooth_b = _smooth_estimates(rgb, matte, band, estimator)
-    # argmin_F |alpha F + (1 - alpha) B - image|^2 + final_weight |F - smooth F|^2, B fixed, is
-    # smooth F + gain * (image - alpha smooth F - (1 - alpha) smooth B) with
-    # gain = alpha / (alpha^2 + final_weight): per pixel, a sum of the three colours weighted
-    # by scalars, computed on the band's N values before they meet its 3 x N colours.
-    gain = alpha / (alpha * alpha + estimator.final_weight)
-    # In place: fresh arrays of this size cost as much in page faults as the arithmetic.
-    estimate = smooth_f
-    estimate *= 255 * (1 - gain * alpha)
-    smooth_b *= 255 * gain * (alpha - 1)
-    colour *= gain
-    estimate += smooth_b
-    estimate += colour
-    np.rint(np.clip(estimate, 0, 255, out=estimate), out=estimate)
-    np.put(pixels, band, estimate.T.astype(np.uint8, order="C").reshape(-1).view("V3"))
+    return _estimate(rgb, matte, estimator, channels=3)
+
+
+def estimate_cutout(
+    image: np.ndarray, matte: np.ndarray, foreground: str | BlurFusion = DEFAULT_FOREGROUND
+) -> np.ndarray:
+    """H x W x 4 RGBA uint8: the colours of :func:`estimate_foreground` with the matte as
+    alpha, as :func:`modnet.edit.compositing.cutout` makes them, without the RGB array between
+    (one pass over the image instead of two)."""
+    estimator = _estimator(foreground)
+    rgb = to_rgb_uint8(image)
+    return _estimate(rgb, _check_matte(matte, rgb.shape[:2]), estimator, channels=4)
+
+
+def _estimator(foreground: str | BlurFusion) -> BlurFusion | None:
+    if isinstance(foreground, BlurFusion):
+        return foreground
+    return FOREGROUND_ESTIMATORS[check_foreground(foreground)]
+
+
+def _estimate(
+    rgb: np.ndarray, matte: np.ndarray, estimator: BlurFusion | None, channels: int
+) -> np.ndarray:
+    """The photo's colours, the matte as a fourth channel if ``channels`` is 4, and the band's
+    colours corrected by ``estimator`` (none: ``raw``)."""
+    result = np.empty((*rgb.shape[:2], channels), np.uint8)  # C order: stripes are rows of it
+    layers: _SmoothLayers | None = None
+    for stripe in row_stripes(*matte.shape):
+        if channels == 4:
+            cv2.cvtColor(rgb[stripe], cv2.COLOR_RGB2RGBA, dst=result[stripe])
+            result[stripe, :, 3] = matte[stripe]
+        else:
+            np.copyto(result[stripe], rgb[stripe])
+        if estimator is None:
+            continue
+        band = np.flatnonzero((matte[stripe].ravel() - np.uint8(1)) < 254)  # 0 < alpha < 255
+        if band.size:
+            if layers is None:  # made once, and only for an image with a band
+                layers = _SmoothLayers.of(rgb, matte, estimator)
+            _correct(
+                result[stripe], matte[stripe], band, stripe.start, layers, estimator.final_weight
+            )
     return result
 
 
@@ -118,23 +134,70 @@ def _check_matte(matte: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return matte
 
 
-def _smooth_estimates(
-    rgb: np.ndarray, matte: np.ndarray, band: np.ndarray, estimator: BlurFusion
-) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth F and B at the working resolution, sampled at the ``band`` pixels (3 x N each)."""
-    small, factor = _halve(rgb, estimator.working_side)
-    small_alpha, _ = _halve(matte, estimator.working_side)
-    # Colour planes, 3 x H x W: the matte's H x W arrays broadcast over them at full speed.
-    planes = np.stack(cv2.split(small)).astype(np.float32) / 255
-    smooth_f, smooth_b = _blur_fusion(planes, small_alpha.astype(np.float32) / 255, estimator)
-    # Working pixel i covers full-resolution pixels [i * factor, (i + 1) * factor): pixel x is
-    # sampled at (x + 0.5) / factor - 0.5, written x / factor + offset (exact: factor is a
-    # power of two).
-    y, x = np.divmod(band, matte.shape[1])
-    scale, offset = np.float32(1 / factor), np.float32(0.5 / factor - 0.5)
-    x, y = (np.multiply(c, scale, dtype=np.float32, casting="unsafe") + offset for c in (x, y))
-    # Sampled as N x 3 views of 3 x N arrays: the band's arithmetic runs on the planes.
-    return _sample(smooth_f, x, y).T, _sample(smooth_b, x, y).T
+@dataclass(frozen=True)
+class _SmoothLayers:
+    """Smooth F and B at the working resolution, 3 x h x w planes each, and the factor by which
+    the image was shrunk to it."""
+
+    foreground: np.ndarray
+    background: np.ndarray
+    factor: int
+
+    @classmethod
+    def of(cls, rgb: np.ndarray, matte: np.ndarray, estimator: BlurFusion) -> _SmoothLayers:
+        small, factor = _halve(rgb, estimator.working_side)
+        small_alpha, _ = _halve(matte, estimator.working_side)
+        # Colour planes, 3 x h x w: the matte's h x w arrays broadcast over them at full speed.
+        planes = np.stack(cv2.split(small)).astype(np.float32) / 255
+        smooth_alpha = small_alpha.astype(np.float32) / 255
+        return cls(*_blur_fusion(planes, smooth_alpha, estimator), factor)
+
+    def sample(self, band: np.ndarray, width: int, top: int) -> tuple[np.ndarray, np.ndarray]:
+        """Smooth F and B (N x 3 views of 3 x N arrays: the band's arithmetic runs on the
+        planes) at the ``band``'s pixels, flat indices into rows of ``width`` pixels from row
+        ``top`` of the image."""
+        y, x = np.divmod(band, width)
+        y += top
+        # Working pixel i covers full-resolution pixels [i * factor, (i + 1) * factor): pixel
+        # x is sampled at (x + 0.5) / factor - 0.5, written x / factor + offset (exact: factor
+        # is a power of two).
+        scale, offset = np.float32(1 / self.factor), np.float32(0.5 / self.factor - 0.5)
+        x, y = (np.multiply(c, scale, dtype=np.float32, casting="unsafe") + offset for c in (x, y))
+        return _sample(self.foreground, x, y).T, _sample(self.background, x, y).T
+
+
+def _correct(
+    result: np.ndarray,
+    matte: np.ndarray,
+    band: np.ndarray,
+    top: int,
+    layers: _SmoothLayers,
+    final_weight: float,
+) -> None:
+    """Replaces the colours of the ``band`` pixels (flat indices) of ``result``, rows of the
+    image from row ``top`` that still hold the photo's colours (RGB or RGBA), with their
+    least-squares foreground colours."""
+    # A pixel as one 3- or 4-byte item: NumPy gathers and scatters these about twice as fast
+    # as rows.
+    pixels = result.reshape(-1).view(f"V{result.shape[2]}")
+    taken = np.take(pixels, band).view(np.uint8).reshape(band.size, -1)
+    colour = taken[:, :3].T.astype(np.float32)
+    alpha = matte.ravel()[band].astype(np.float32) / 255
+    smooth_f, smooth_b = layers.sample(band, matte.shape[1], top)
+    # argmin_F |alpha F + (1 - alpha) B - image|^2 + final_weight |F - smooth F|^2, B fixed, is
+    # smooth F + gain * (image - alpha smooth F - (1 - alpha) smooth B) with
+    # gain = alpha / (alpha^2 + final_weight): per pixel, a sum of the three colours weighted
+    # by scalars, computed on the band's N values before they meet its 3 x N colours.
+    gain = alpha / (alpha * alpha + final_weight)
+    estimate = smooth_f
+    estimate *= 255 * (1 - gain * alpha)
+    smooth_b *= 255 * gain * (alpha - 1)
+    colour *= gain
+    estimate += smooth_b
+    estimate += colour
+    np.rint(np.clip(estimate, 0, 255, out=estimate), out=estimate)
+    taken[:, :3] = estimate.T  # exact: whole numbers in [0, 255]
+    np.put(pixels, band, taken.reshape(-1).view(pixels.dtype))
 
 
 def _halve(image: np.ndarray, side: int) -> tuple[np.ndarray, int]:
