@@ -57,14 +57,15 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     )
 
 
-def stripe_rows(width: int) -> int:
-    """The number of rows of a stripe of an image ``width`` pixels wide."""
-    return max(1, STRIPE_PIXELS // max(1, width))
+def stripe_rows(width: int, pixels: int | None = None) -> int:
+    """The number of rows of a stripe of an image ``width`` pixels wide: about ``pixels``
+    pixels (default :data:`STRIPE_PIXELS`), at least one row."""
+    return max(1, (pixels or STRIPE_PIXELS) // max(1, width))
 
 
-def row_stripes(height: int, width: int) -> Iterator[slice]:
+def row_stripes(height: int, width: int, pixels: int | None = None) -> Iterator[slice]:
     """The stripes of :func:`stripe_rows` rows that cover an image, top to bottom."""
-    rows = stripe_rows(width)
+    rows = stripe_rows(width, pixels)
     return (slice(top, min(top + rows, height)) for top in range(0, height, rows))
 
 

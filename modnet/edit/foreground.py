@@ -54,6 +54,9 @@ FOREGROUND_ESTIMATORS: dict[str, BlurFusion | None] = {
 DEFAULT_FOREGROUND = "estimated"
 # cv2.remap refuses maps with a side of 32767 or more: band pixels are sampled in rows of this.
 _REMAP_ROW = 4096
+# The per-pixel work of a blur-fusion pass runs on blocks of rows of this many pixels: the
+# dozen 3-plane float32 temporaries of a block fit in a core's cache.
+_FUSION_BLOCK_PIXELS = 1 << 14
 
 
 def check_foreground(foreground: str) -> str:
@@ -230,33 +233,42 @@ def _blur_fusion(
     denominator = fg_mix + fg_weight + bg_weight * (fg_mix / bg_mix)
     fg_gain = alpha / denominator
     bg_gain = beta * (fg_mix / bg_mix) / denominator
-    fg = bg = image
+    # F and B weighted for the next blur, blurred in place into weighted sums.
+    weighted_f, weighted_b = image * fg_weight, image * bg_weight
     *moves, last = estimator.box_sizes
     for size in moves:
-        smooth_f = _normalised_blur(fg, fg_weight, size)
-        smooth_b = _normalised_blur(bg, bg_weight, size)
-        # image - alpha smooth F - beta smooth B, then smooth + gain * residual, clipped: in
-        # place, in the same order of operations (fresh arrays cost page faults).
-        residual = alpha * smooth_f
-        np.subtract(image, residual, out=residual)
-        residual -= beta * smooth_b
-        fg = fg_gain * residual
-        fg += smooth_f
-        np.clip(fg, 0, 1, out=fg)
-        residual *= bg_gain
-        residual += smooth_b
-        bg = np.clip(residual, 0, 1, out=residual)
-    return _normalised_blur(fg, fg_weight, last), _normalised_blur(bg, bg_weight, last)
+        norm_f = _box_sums(weighted_f, fg_weight, size)
+        norm_b = _box_sums(weighted_b, bg_weight, size)
+        # The rest of the pass is per pixel: done block by block of rows, its temporaries
+        # stay in the cache and come from memory already mapped.
+        for rows in row_stripes(*alpha.shape, _FUSION_BLOCK_PIXELS):
+            smooth_f, smooth_b = weighted_f[:, rows], weighted_b[:, rows]
+            smooth_f /= norm_f[rows]
+            smooth_b /= norm_b[rows]
+            # image - alpha smooth F - beta smooth B, then smooth + gain * residual, clipped.
+            residual = alpha[rows] * smooth_f
+            np.subtract(image[:, rows], residual, out=residual)
+            residual -= beta[rows] * smooth_b
+            fg = fg_gain[rows] * residual
+            fg += smooth_f
+            np.clip(fg, 0, 1, out=fg)
+            residual *= bg_gain[rows]
+            residual += smooth_b
+            np.clip(residual, 0, 1, out=residual)
+            np.multiply(fg, fg_weight[rows], out=smooth_f)
+            np.multiply(residual, bg_weight[rows], out=smooth_b)
+    weighted_f /= _box_sums(weighted_f, fg_weight, last)
+    weighted_b /= _box_sums(weighted_b, bg_weight, last)
+    return weighted_f, weighted_b
 
 
-def _normalised_blur(planes: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
-    """Weighted average of the 3 x H x W ``planes`` over size x size boxes."""
+def _box_sums(weighted: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """Blurs the 3 x H x W ``weighted`` planes in place over size x size boxes and returns
+    the blurred ``weight`` that normalises them (plus a small constant against 0)."""
     box = (size, size)
-    weighted = planes * weight
     for plane in weighted:
         cv2.blur(plane, box, dst=plane)
-    weighted /= cv2.blur(weight, box) + 1e-5
-    return weighted
+    return cv2.blur(weight, box) + 1e-5
 
 
 def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
