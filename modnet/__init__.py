@@ -10,7 +10,8 @@ import-linter, see ``pyproject.toml``):
 - ``runtime/``: runners of the network (PyTorch, ONNX Runtime, OpenVINO), their exports and the
   choice between them;
 - ``network/``: the architecture, its layers, BatchNorm folding, checkpoint reading;
-- ``image.py``, ``limits.py``, ``files.py``, ``errors.py``: shared by all of them.
+- ``image.py``, ``limits.py``, ``files.py``, ``errors.py``, ``workers.py`` (threads for the work
+  around the network): shared by all of them.
 
 Names are imported on first use: inference from a cached ONNX export never imports PyTorch,
 whose import alone costs hundreds of megabytes.

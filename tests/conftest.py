@@ -6,6 +6,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -90,6 +91,15 @@ def write_png_bomb(path: Path, side: int) -> Path:
     content = _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     path.write_bytes(signature + content)
     return path
+
+
+@pytest.fixture
+def opencv_threads() -> Iterator[None]:
+    """Restores OpenCV's number of threads (that of the worker threads too, see
+    ``modnet.workers``) after a test that sets it."""
+    threads = cv2.getNumThreads()
+    yield
+    cv2.setNumThreads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import modnet.image
+from modnet.edit import foreground
 from modnet.edit.compositing import cutout, over_color
 from modnet.edit.foreground import (
     DEFAULT_FOREGROUND,
@@ -140,17 +141,22 @@ def test_the_cutout_is_the_estimate_with_the_matte_as_alpha(foreground: str) -> 
 
 
 @pytest.mark.parametrize("shape", [(301, 257), (3, 5000)])
-def test_stripes_give_the_estimate_of_the_whole_image(
-    shape: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+def test_stripes_blocks_and_threads_give_the_estimate_of_the_whole_image(
+    shape: tuple[int, int], monkeypatch: pytest.MonkeyPatch, opencv_threads: None
 ) -> None:
     matte = soft_disc(*shape, 5)
     matte[::7, ::3] = 77  # band pixels in every stripe, the last one too
     photo = np.random.default_rng(9).integers(0, 256, (*shape, 3), dtype=np.uint8)
     monkeypatch.setattr(modnet.image, "STRIPE_PIXELS", shape[0] * shape[1])
+    monkeypatch.setattr(foreground, "_FUSION_BLOCK_PIXELS", shape[0] * shape[1])
+    cv2.setNumThreads(1)
     whole = estimate_foreground(photo, matte), estimate_cutout(photo, matte)
 
-    # Stripes of 10 rows, the last one shorter; on the wide image, one row each.
+    # Stripes of 10 rows and fusion blocks of 3 rows, the last ones shorter; on the wide
+    # image, one row each. Four threads take them in any order.
     monkeypatch.setattr(modnet.image, "STRIPE_PIXELS", 10 * 257)
+    monkeypatch.setattr(foreground, "_FUSION_BLOCK_PIXELS", 3 * 257)
+    cv2.setNumThreads(4)
     striped = estimate_foreground(photo, matte), estimate_cutout(photo, matte)
 
     for one, other in zip(whole, striped, strict=True):
