@@ -10,8 +10,8 @@ as with the local engine.
 Each actor runs :data:`CALLS_PER_ACTOR` calls at once, as the local engine runs its stages on
 threads of their own: one call decodes while another is in the network and a third encodes and
 writes; the network takes one call at a time. Its CPU runtime uses ``network_threads`` threads
-(default: the cores the actor reserves), so that actors sharing a node do not each take every
-core (see :mod:`modnet.runtime.threads`).
+(default: the cores the actor reserves), and OpenCV as many, so that actors sharing a node do
+not each take every core (see :mod:`modnet.runtime.threads` and :mod:`modnet.workers`).
 
 Every node must see the inputs, the outputs and the weights at the same paths (a shared
 filesystem). When the engine connects to Ray itself, it ships the ``modnet`` package to the
@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 
 from modnet import set_network_threads
@@ -73,6 +74,9 @@ class MatteActor:
         network_threads: int,
     ) -> None:
         set_network_threads(network_threads)
+        # OpenCV's threads, and with them those of the work around the network
+        # (modnet.workers), take the same share of the node.
+        cv2.setNumThreads(network_threads)
         self.work = PhotoWork(options, layout, max_megapixels)
         self.work.session  # noqa: B018 (loads the network before the first batch)
         self.input_root = Path(input_root)
