@@ -18,9 +18,9 @@ processor's cache: the only full-resolution array is the uint8 result. The blur 
 of rows and colour planes run side by side on the worker threads of :mod:`modnet.workers`;
 each is computed as it would be alone, so the result does not depend on the number of
 threads. The full-resolution stripes run on the calling thread: filled side by side by two
-threads, they were faster but made the composite that follows a 24-megapixel cutout several
-times slower on the 2-core virtual machine measured (300 ms instead of 80, most of it in the
-kernel, zeroing the composite's fresh pages).
+threads, they were faster, but the outputs made after a 24-megapixel cutout then took up
+to four times longer on the 2-core virtual machine measured, most of it in the kernel,
+zeroing their fresh pages (README, Speed).
 """
 
 from __future__ import annotations
