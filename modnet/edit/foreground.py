@@ -120,25 +120,22 @@ def _estimate(
     colours corrected by ``estimator`` (none: ``raw``)."""
     result = np.empty((*rgb.shape[:2], channels), np.uint8)  # C order: stripes are rows of it
     layers: _SmoothLayers | None = None
-    for rows in row_stripes(*matte.shape):
+    for stripe in row_stripes(*matte.shape):
         if channels == 4:
-            cv2.cvtColor(rgb[rows], cv2.COLOR_RGB2RGBA, dst=result[rows])
-            result[rows, :, 3] = matte[rows]
+            cv2.cvtColor(rgb[stripe], cv2.COLOR_RGB2RGBA, dst=result[stripe])
+            result[stripe, :, 3] = matte[stripe]
         else:
-            np.copyto(result[rows], rgb[rows])
+            np.copyto(result[stripe], rgb[stripe])
         if estimator is None:
             continue
-        band = np.flatnonzero(_fractional(matte[rows]))
+        band = np.flatnonzero((matte[stripe].ravel() - np.uint8(1)) < 254)  # 0 < alpha < 255
         if band.size:
             if layers is None:  # made once, and only for an image with a band
                 layers = _SmoothLayers.of(rgb, matte, estimator)
-            _correct(result[rows], matte[rows], band, rows.start, layers, estimator.final_weight)
+            _correct(
+                result[stripe], matte[stripe], band, stripe.start, layers, estimator.final_weight
+            )
     return result
-
-
-def _fractional(matte: np.ndarray) -> np.ndarray:
-    """Where 0 < alpha < 255 (one comparison: 0 wraps around to 255)."""
-    return (matte - np.uint8(1)) < 254
 
 
 def _check_matte(matte: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -283,10 +280,8 @@ class _Fusion:
         beta = np.subtract(1, alpha, out=self.beta[rows])
         fg_weight = np.multiply(alpha, alpha, out=self.fg_weight[rows])
         bg_weight = np.multiply(beta, beta, out=self.bg_weight[rows])
-        fg_mix, ratio = (
-            estimator.foreground_weight,
-            (estimator.foreground_weight / estimator.background_weight),
-        )
+        fg_mix = estimator.foreground_weight
+        ratio = fg_mix / estimator.background_weight  # fg_mix / bg_mix
         # argmin over F, B of |alpha F + beta B - image|^2 + fg_mix |F - smooth F|^2
         # + bg_mix |B - smooth B|^2: the residual is shared in proportion to these gains.
         denominator = fg_mix + fg_weight + bg_weight * ratio
