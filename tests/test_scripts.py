@@ -80,3 +80,20 @@ def test_gpu_benchmark_says_plainly_that_it_needs_cuda() -> None:
     assert done.returncode == 2
     assert "needs CUDA" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_network_benchmark_runs_without_ikomia(tmp_path: Path) -> None:
+    # The network's benchmark needs only the core: it must run where Ikomia was never imported.
+    script = REPO / "scripts" / "benchmarks" / "benchmark_network.py"
+    shared = CHECKPOINT.parents[1]
+
+    done = subprocess.run(
+        [sys.executable, str(script), "--shared", str(shared), "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path), "HOME": str(tmp_path / "home")},
+        timeout=600,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| onnxruntime | fp32 |" in done.stdout

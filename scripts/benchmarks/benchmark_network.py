@@ -30,6 +30,7 @@ from speed_common import (
     benchmark_cache_dir,
     interleave,
     parse_args,
+    plugin_package,
     print_header,
     read_photo,
     verdict,
@@ -178,6 +179,7 @@ def network_table(shared: Path, photo: Path, repeats: int) -> None:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
+    plugin_package()
     print_header("MODNet network speed (CPU)", args.photo)
     network_table(args.shared, args.photo, args.repeats)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,14 @@ def install_plugin(home: Path) -> Path:
     elif link.resolve() != REPO:
         raise FileExistsError(f"{link} exists and is not this checkout: move it away first")
     return link
+
+
+def add_plugin_package(home: Path) -> None:
+    """Makes the checkout importable as the ``infer_modnet_portrait_matting`` package, as Ikomia
+    imports it, without importing Ikomia (for the scripts that need only the core)."""
+    folder = str(install_plugin(home).parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 
 def import_workflow(home: Path | None = None):
