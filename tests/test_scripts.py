@@ -58,6 +58,7 @@ def test_cpu_distance_benchmark_prints_a_row_per_round(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
     assert len(rows) == 2
+    assert not list(tmp_path.glob("modnet-cpu-distance-*"))  # nor its scratch folder
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         before, after = (float(ns) for ns in cells[1].split(", "))
@@ -97,3 +98,4 @@ def test_network_benchmark_runs_without_ikomia(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| onnxruntime | fp32 |" in done.stdout
+    assert not list(tmp_path.glob("modnet-bench-*"))  # its temporary HOME went with it

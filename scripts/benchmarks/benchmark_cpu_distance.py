@@ -19,13 +19,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from plugin_env import REPO
+from plugin_env import REPO, temporary_folder
 
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 NETWORK_INPUT = (512, 768)  # height, width: a 2:3 photo at the default input size
@@ -80,7 +79,7 @@ def main() -> None:
         print(json.dumps(network_times(weights, args.network_only, args.calls)))
         return
 
-    scratch = Path(tempfile.mkdtemp(prefix="modnet-cpu-distance-"))
+    scratch = temporary_folder("modnet-cpu-distance-")
     binary = build_core_to_core(scratch)
     command = [sys.executable, __file__, "--shared", str(args.shared), "--calls", str(args.calls)]
     command += ["--network-only", str(scratch / "cache")]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -29,7 +28,7 @@ import numpy as np
 from benchmark_quality import read_pairs
 
 from memory_probe import run_probe
-from plugin_env import REPO
+from plugin_env import REPO, temporary_folder
 from speed_common import interleave
 
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
@@ -152,7 +151,7 @@ def main() -> None:
     from modnet import MattingSession
 
     weights = (args.shared / "models" / WEIGHTS_NAME).resolve()
-    cache = Path(tempfile.mkdtemp(prefix="modnet-limits-"))
+    cache = temporary_folder("modnet-limits-")
     session = MattingSession(weights, cache_dir=cache)  # builds the export the probes share
     print(
         f"# MODNet bounds (CPU; input-size: {session.backend} {session.precision}; "

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ import cv2
 import numpy as np
 
 from matting_metrics import connectivity_error, gradient_error, mad, mse
-from plugin_env import TASK_NAME, import_workflow
+from plugin_env import TASK_NAME, import_workflow, temporary_folder
 from speed_common import E2E_SIZE, PHOTO_NAME, STAGES, interleave, read_photo
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -81,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     # A throwaway HOME keeps the benchmark offline and away from the user's Ikomia folder.
-    workflow_class = import_workflow(Path(tempfile.mkdtemp(prefix="modnet-bench-")))
+    workflow_class = import_workflow(temporary_folder("modnet-bench-"))
     logging.getLogger("ikomia").setLevel(logging.WARNING)
     params = {
         "model_weight_file": args.model_weight_file,

@@ -25,14 +25,13 @@ import logging
 import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from plugin_env import REPO, add_recorded_task, import_workflow
+from plugin_env import REPO, add_recorded_task, import_workflow, temporary_folder
 
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 VIDEO_NAME = "talking_720p.mp4"
@@ -64,7 +63,7 @@ class Pass:
 
 def setup(shared: Path, parameters: dict[str, str]):
     """A workflow with the plugin's task, recording each frame into the pass it is given."""
-    workflow = import_workflow(Path(tempfile.mkdtemp(prefix="modnet-video-")))()
+    workflow = import_workflow(temporary_folder("modnet-video-"))()
     logging.getLogger("ikomia").setLevel(logging.WARNING)
     current: dict[str, Pass] = {}
     task = add_recorded_task(workflow, lambda task: current["pass"].record(task))

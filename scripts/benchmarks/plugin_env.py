@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TASK_NAME = "infer_modnet_portrait_matting"
+
+
+def temporary_folder(prefix: str) -> Path:
+    """A new folder in the temporary directory (a benchmark's Ikomia HOME, scratch files),
+    removed with what it holds when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def install_plugin(home: Path) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plugin_env import REPO, TASK_NAME, add_plugin_package, import_workflow
+from plugin_env import REPO, TASK_NAME, add_plugin_package, import_workflow, temporary_folder
 
 WEIGHTS_NAME = "modnet_photographic_portrait_matting.ckpt"
 # A 5472x3648 (3:2) PPM-100 photo: cropped to a square for the network, resized for the rest.
@@ -120,12 +120,12 @@ def setup_workflow(shared: Path, workflow_class: type, **parameters: str):
 
 def plugin_workflow_class() -> type:
     """Ikomia's Workflow with the plugin installed in a temporary HOME, Ikomia offline."""
-    return import_workflow(Path(tempfile.mkdtemp(prefix="modnet-bench-")))
+    return import_workflow(temporary_folder("modnet-bench-"))
 
 
 def plugin_package() -> None:
     """The plugin's package importable, from a temporary HOME, without Ikomia."""
-    add_plugin_package(Path(tempfile.mkdtemp(prefix="modnet-bench-")))
+    add_plugin_package(temporary_folder("modnet-bench-"))
 
 
 def benchmark_cache_dir() -> Path:

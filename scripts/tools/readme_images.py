@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -30,7 +29,7 @@ import numpy as np
 
 # The helpers shared with the benchmarks and the tests live beside the benchmarks.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from plugin_env import REPO, TASK_NAME, add_recorded_task, import_workflow
+from plugin_env import REPO, TASK_NAME, add_recorded_task, import_workflow, temporary_folder
 from synthetic_clips import synthetic_clip
 
 SAMPLE = REPO / "samples" / "astronaut.png"
@@ -166,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
 
-    scratch = Path(tempfile.mkdtemp(prefix="modnet-images-"))
+    scratch = temporary_folder("modnet-images-")
     workflow_class = import_workflow(scratch / "home")
 
     workflow = workflow_class()
