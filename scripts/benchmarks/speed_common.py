@@ -183,5 +183,6 @@ def print_header(title: str, photo: Path) -> None:
         f"{f' (oneDNN capped at {cap})' if cap else ''}; torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), "
         + ", ".join(f"{runtime} {package_version(runtime)}" for runtime in RUNTIMES)
-        + f" (default threads); photo {photo.name}\n"
+        + f" (default threads), OpenCV {cv2.getNumThreads()} threads (also the work threads); "
+        f"photo {photo.name}\n"
     )
