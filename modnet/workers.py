@@ -1,7 +1,7 @@
 """Threads for the work around the network, which would otherwise run on one core.
 
 NumPy and OpenCV release Python's lock inside their loops, so independent pieces of an image
-(stripes of rows, colour planes) run side by side on the cores that the network has just left
+(blocks of rows, colour planes) run side by side on the cores that the network has just left
 idle. There are as many threads as OpenCV's own (``cv2.setNumThreads``; at 1, or 0, everything
 runs on the calling thread): one setting for all of the work around the network.
 """

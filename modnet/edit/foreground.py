@@ -20,7 +20,7 @@ each is computed as it would be alone, so the result does not depend on the numb
 threads. The full-resolution stripes run on the calling thread: filled side by side by two
 threads, they were faster, but the outputs made after a 24-megapixel cutout then took up
 to four times longer on the 2-core virtual machine measured, most of it in the kernel,
-zeroing their fresh pages (README, Speed).
+zeroing their fresh pages (docs/speed.md).
 """
 
 from __future__ import annotations
